@@ -1,0 +1,254 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcroute/mcroute/runtime/mc"
+	"github.com/mcroute/mcroute/runtime/memproto"
+)
+
+// flushThreshold is the size of buffered replies that makes the client
+// loop write them out even though more pipelined requests are waiting.
+const flushThreshold = 64 << 10
+
+// client is one client connection. Its goroutine reads commands, routes
+// them and writes the replies in order.
+type client struct {
+	s   *Server
+	nc  net.Conn
+	r   *memproto.Reader
+	ctx context.Context
+
+	out []byte
+	cmd memproto.Command
+	req mc.Request
+	rep mc.Reply
+
+	// slots hold the per-key state of a multi-key get.
+	slots []slot
+	wg    sync.WaitGroup
+
+	draining atomic.Bool
+}
+
+// slot is the request and reply of one key of a multi-key get.
+type slot struct {
+	req mc.Request
+	rep mc.Reply
+}
+
+func newClient(s *Server, nc net.Conn) *client {
+	r := memproto.NewReader(nc)
+	r.MaxItemSize = s.maxValueSize()
+	return &client{s: s, nc: nc, r: r, ctx: context.Background()}
+}
+
+// drain asks the client loop to stop after the requests it has read: a
+// blocked read is woken up by an expired deadline.
+func (c *client) drain() {
+	c.draining.Store(true)
+	_ = c.nc.SetReadDeadline(time.Now())
+}
+
+func (c *client) serve() {
+	defer c.nc.Close()
+	idle := c.s.opts.IdleTimeout
+	for {
+		if c.draining.Load() {
+			c.flush()
+			return
+		}
+		if idle > 0 && c.r.Buffered() == 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		}
+		err := c.r.ReadCommand(&c.cmd)
+		if err != nil {
+			var pe *memproto.ProtocolError
+			if !errors.As(err, &pe) {
+				// EOF, reset, idle timeout or drain: nothing more to do.
+				c.flush()
+				return
+			}
+			c.s.stats.protocolErrors.Add(1)
+			c.out = pe.AppendTo(c.out)
+			if pe.Close {
+				c.flush()
+				return
+			}
+		} else if !c.exec() {
+			c.flush()
+			return
+		}
+		if c.r.Buffered() == 0 || len(c.out) >= flushThreshold {
+			if !c.flush() {
+				return
+			}
+		}
+	}
+}
+
+// flush writes the buffered replies; false means the client is gone.
+func (c *client) flush() bool {
+	if len(c.out) == 0 {
+		return true
+	}
+	n := int64(len(c.out))
+	c.s.buffered.Add(n)
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.clientTimeout()))
+	_, err := c.nc.Write(c.out)
+	c.s.buffered.Add(-n)
+	if cap(c.out) > 1<<20 {
+		c.out = nil
+	} else {
+		c.out = c.out[:0]
+	}
+	return err == nil
+}
+
+// exec runs one command and appends its reply; false means close the
+// connection (quit).
+func (c *client) exec() bool {
+	cmd := &c.cmd
+	switch cmd.Op {
+	case mc.OpQuit:
+		return false
+	case mc.OpVersion:
+		c.out = append(c.out, "VERSION "...)
+		c.out = append(c.out, c.s.version()...)
+		c.out = append(c.out, "\r\n"...)
+	case mc.OpVerbosity:
+		if !cmd.NoReply {
+			c.out = append(c.out, "OK\r\n"...)
+		}
+	case mc.OpNoop:
+		c.out = append(c.out, "MN\r\n"...)
+	case mc.OpStats:
+		c.out = c.s.appendStats(c.out, string(cmd.Args))
+	case mc.OpShutdown:
+		c.out = append(c.out, "ERROR: shutdown not enabled\r\n"...)
+	case mc.OpFlushAll:
+		c.flushAll()
+	default:
+		if !cmd.Op.Routable() {
+			c.out = append(c.out, "ERROR\r\n"...)
+			return true
+		}
+		if cmd.Meta == 0 && cmd.Op.IsGetLike() {
+			c.retrieve()
+			return true
+		}
+		cmd.Request(0, &c.req)
+		c.route(&c.req, &c.rep)
+		c.out = memproto.AppendReply(c.out, &c.req, &c.rep)
+	}
+	return true
+}
+
+// retrieve answers a classic get/gets/gat/gats of any number of keys: the
+// keys are routed concurrently and answered in request order, then END (or,
+// as mcrouter does, the error of the first failed key instead of END).
+func (c *client) retrieve() {
+	cmd := &c.cmd
+	n := len(cmd.Keys)
+	if n == 1 {
+		cmd.Request(0, &c.req)
+		c.route(&c.req, &c.rep)
+		if c.rep.Result.IsError() {
+			c.out = memproto.AppendError(c.out, &c.rep)
+			return
+		}
+		c.out = memproto.AppendReply(c.out, &c.req, &c.rep)
+		c.out = memproto.AppendEnd(c.out)
+		return
+	}
+	if cap(c.slots) < n {
+		c.slots = append(c.slots[:cap(c.slots)], make([]slot, n-cap(c.slots))...)
+	}
+	slots := c.slots[:n]
+	limit := c.s.maxOutstanding()
+	for start := 0; start < n; start += limit {
+		end := min(start+limit, n)
+		for i := start + 1; i < end; i++ {
+			sl := &slots[i]
+			cmd.Request(i, &sl.req)
+			c.wg.Add(1)
+			go c.routeSlot(sl)
+		}
+		sl := &slots[start]
+		cmd.Request(start, &sl.req)
+		c.route(&sl.req, &sl.rep)
+		c.wg.Wait()
+	}
+	var firstErr *mc.Reply
+	for i := range slots {
+		sl := &slots[i]
+		if sl.rep.Result.IsError() {
+			if firstErr == nil {
+				firstErr = &sl.rep
+			}
+			continue
+		}
+		c.out = memproto.AppendReply(c.out, &sl.req, &sl.rep)
+	}
+	if firstErr != nil {
+		c.out = memproto.AppendError(c.out, firstErr)
+	} else {
+		c.out = memproto.AppendEnd(c.out)
+	}
+	for i := range slots {
+		slots[i].req = mc.Request{}
+	}
+}
+
+func (c *client) routeSlot(sl *slot) {
+	defer c.wg.Done()
+	c.route(&sl.req, &sl.rep)
+}
+
+// adminPrefix marks mcrouter's admin keys.
+var adminPrefix = []byte("__mcrouter__.")
+
+// route sends one request through the current graph (or answers an admin
+// key) and counts it.
+func (c *client) route(req *mc.Request, rep *mc.Reply) {
+	s := c.s
+	if !s.opts.DisableAdmin && req.Op.IsGetLike() && bytes.HasPrefix(req.Key, adminPrefix) {
+		s.admin(req, rep)
+		return
+	}
+	start := time.Now()
+	gen := s.acquire()
+	if gen == nil {
+		rep.Reset()
+		rep.Result, rep.Message = mc.ResLocalError, "no config loaded"
+	} else {
+		gen.g.Route(c.ctx, req, rep)
+		s.releaseGen(gen)
+	}
+	took := time.Since(start)
+	s.stats.count(req.Op, rep.Result, took)
+	if m := s.opts.Metrics; m != nil {
+		m.observe(req.Op, rep.Result, took)
+	}
+}
+
+// flushAll sends flush_all to every server of every pool when enabled, and
+// answers OK if all of them did (else the worst error).
+func (c *client) flushAll() {
+	cmd := &c.cmd
+	if !c.s.opts.EnableFlush {
+		if !cmd.NoReply {
+			c.out = append(c.out, "SERVER_ERROR Command disabled\r\n"...)
+		}
+		return
+	}
+	cmd.Request(0, &c.req)
+	c.s.flushAll(&c.req, &c.rep)
+	c.out = memproto.AppendReply(c.out, &c.req, &c.rep)
+}

@@ -1,0 +1,321 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/mcroute/mcroute/runtime/mc"
+	"github.com/mcroute/mcroute/runtime/memproto"
+)
+
+// call is one request waiting for its reply on a connection.
+type call struct {
+	op       mc.Op
+	meta     byte
+	rep      *mc.Reply
+	deadline time.Time
+	done     chan struct{}
+}
+
+// conn is one pipelined connection to a destination.
+//
+// Requests are written by the goroutines that send them: the first sender
+// to find the connection idle becomes the writer and keeps writing until
+// the buffer is empty, so concurrent requests leave in one write. A reader
+// goroutine per connection reads replies and completes the calls in order.
+// The read deadline is always the deadline of the oldest outstanding call;
+// when it passes, the connection is closed and every outstanding call fails
+// with a timeout (the late replies could not be matched any more).
+type conn struct {
+	d     *Dest
+	calls sync.Pool
+
+	dialMu sync.Mutex // serialises connection attempts
+
+	mu      sync.Mutex
+	cond    sync.Cond // signalled when pending becomes non-empty or gen changes
+	nc      net.Conn  // nil when not connected
+	gen     uint64    // incremented on every connect and break
+	pending queue
+	wbuf    []byte
+	spare   []byte
+	writing bool
+	closed  bool
+}
+
+func newConn(d *Dest) *conn {
+	c := &conn{d: d}
+	c.cond.L = &c.mu
+	c.calls.New = func() any { return &call{done: make(chan struct{}, 1)} }
+	return c
+}
+
+var errClosed = errors.New("upstream: destination closed")
+
+// do sends req and waits for the reply.
+func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply) {
+	if !memproto.Forwardable(req.Op) {
+		errResult(mc.ResLocalError, "operation not supported by memcached", rep)
+		return
+	}
+	cl := c.calls.Get().(*call)
+	cl.op, cl.meta, cl.rep = req.Op, req.Meta, rep
+	c.mu.Lock()
+	for c.nc == nil {
+		if c.closed {
+			c.mu.Unlock()
+			c.calls.Put(cl)
+			errResult(mc.ResLocalError, "destination closed", rep)
+			return
+		}
+		c.mu.Unlock()
+		if res, err := c.connect(); err != nil {
+			c.calls.Put(cl)
+			errResult(res, "", rep)
+			return
+		}
+		c.mu.Lock()
+	}
+	cl.deadline = time.Now().Add(c.d.key.Timeout)
+	c.wbuf = memproto.AppendRequest(c.wbuf, req, key)
+	c.pending.push(cl)
+	if c.pending.len() == 1 {
+		_ = c.nc.SetReadDeadline(cl.deadline)
+		c.cond.Signal()
+	}
+	if !c.writing {
+		c.flushLocked()
+	}
+	c.mu.Unlock()
+	<-cl.done
+	cl.rep = nil
+	c.calls.Put(cl)
+}
+
+// flushLocked writes the buffer until it is empty; c.mu is held on entry
+// and exit but released around each write.
+func (c *conn) flushLocked() {
+	c.writing = true
+	for len(c.wbuf) > 0 && c.nc != nil {
+		buf, nc, gen := c.wbuf, c.nc, c.gen
+		c.wbuf = c.spare[:0]
+		c.mu.Unlock()
+		_ = nc.SetWriteDeadline(time.Now().Add(c.d.key.Timeout))
+		_, err := nc.Write(buf)
+		c.mu.Lock()
+		if cap(buf) <= 1<<20 {
+			c.spare = buf[:0]
+		} else {
+			c.spare = nil
+		}
+		if err != nil {
+			c.breakLocked(gen, err)
+			break
+		}
+	}
+	c.writing = false
+}
+
+// connect dials the destination if no connection is open. It returns the
+// result to answer with when it cannot.
+func (c *conn) connect() (mc.Result, error) {
+	c.dialMu.Lock()
+	defer c.dialMu.Unlock()
+	c.mu.Lock()
+	open, closed := c.nc != nil, c.closed
+	c.mu.Unlock()
+	if open {
+		return 0, nil
+	}
+	if closed {
+		return mc.ResLocalError, errClosed
+	}
+	if c.d.tko.Load() {
+		return mc.ResTko, errors.New("destination is TKO")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.d.key.ConnectTimeout)
+	nc, err := c.d.reg.dial(ctx, c.d.key)
+	cancel()
+	if err != nil {
+		res := mc.ResConnectError
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			res = mc.ResConnectTimeout
+		}
+		c.d.reg.opts.logger().Debug("connect failed", "server", c.d.key.Addr, "err", err)
+		return res, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	rr := memproto.NewReplyReader(nc)
+	rr.MaxValueSize = c.d.reg.opts.MaxValueSize
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		nc.Close()
+		return mc.ResLocalError, errClosed
+	}
+	c.gen++
+	c.nc = nc
+	gen := c.gen
+	c.mu.Unlock()
+	go c.readLoop(nc, rr, gen)
+	return 0, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// readLoop reads replies for the connection of generation gen and
+// completes calls in order, until the connection breaks.
+func (c *conn) readLoop(nc net.Conn, rr *memproto.ReplyReader, gen uint64) {
+	var scratch mc.Reply
+	for {
+		c.mu.Lock()
+		for c.pending.len() == 0 && c.gen == gen {
+			c.cond.Wait()
+		}
+		if c.gen != gen {
+			c.mu.Unlock()
+			return
+		}
+		head := c.pending.front()
+		c.mu.Unlock()
+
+		err := rr.ReadReply(head.op, head.meta, &scratch)
+		var re *memproto.ReplyError
+		if err != nil && !(errors.As(err, &re) && isErrorLine(scratch.Result)) {
+			c.mu.Lock()
+			c.breakLocked(gen, err)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Lock()
+		if c.gen != gen {
+			// Broken meanwhile (write error or close): head was failed.
+			c.mu.Unlock()
+			return
+		}
+		c.pending.pop()
+		if c.pending.len() > 0 {
+			_ = nc.SetReadDeadline(c.pending.front().deadline)
+		}
+		if err != nil {
+			// The reply was a readable error, but the stream is out of
+			// step (a rejected storage command line): answer this call
+			// with it and rebuild the connection.
+			head.rep.CopyFrom(&scratch)
+			head.done <- struct{}{}
+			c.breakLocked(gen, err)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		head.rep.CopyFrom(&scratch)
+		head.done <- struct{}{}
+	}
+}
+
+// breakLocked closes the connection of generation gen (if still current)
+// and fails every outstanding call: with a timeout when a deadline passed,
+// else with a remote error. c.mu must be held.
+func (c *conn) breakLocked(gen uint64, err error) {
+	if c.gen != gen || c.nc == nil {
+		return
+	}
+	c.nc.Close()
+	c.nc = nil
+	c.gen++
+	res, msg := mc.ResRemoteError, "connection to server lost"
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):
+		res, msg = mc.ResTimeout, ""
+	case errors.Is(err, errClosed):
+		res, msg = mc.ResLocalError, "destination closed"
+	default:
+		var re *memproto.ReplyError
+		if errors.As(err, &re) {
+			msg = "bad reply from server: " + re.Reason
+		}
+	}
+	for c.pending.len() > 0 {
+		cl := c.pending.pop()
+		errResult(res, msg, cl.rep)
+		cl.done <- struct{}{}
+	}
+	c.wbuf = c.wbuf[:0]
+	c.cond.Broadcast()
+	if res != mc.ResTimeout {
+		c.d.reg.opts.logger().Debug("connection broken", "server", c.d.key.Addr, "err", err)
+	}
+}
+
+// close closes the connection for good; outstanding calls fail.
+func (c *conn) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.breakLocked(c.gen, errClosed)
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+// snapshot returns the number of outstanding calls and whether the
+// connection is open.
+func (c *conn) snapshot() (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending.len(), c.nc != nil
+}
+
+// queue is a FIFO of calls backed by a slice.
+type queue struct {
+	items []*call
+	head  int
+}
+
+func (q *queue) len() int { return len(q.items) - q.head }
+
+func (q *queue) push(c *call) {
+	if q.head > 0 && q.head == len(q.items) {
+		q.items = q.items[:0]
+		q.head = 0
+	}
+	q.items = append(q.items, c)
+}
+
+func (q *queue) front() *call { return q.items[q.head] }
+
+func (q *queue) pop() *call {
+	c := q.items[q.head]
+	q.items[q.head] = nil
+	q.head++
+	if q.head == len(q.items) {
+		q.items = q.items[:0]
+		q.head = 0
+	} else if q.head > 1024 && q.head*2 > len(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		for i := n; i < len(q.items); i++ {
+			q.items[i] = nil
+		}
+		q.items = q.items[:n]
+		q.head = 0
+	}
+	return c
+}
+
+// isErrorLine reports whether res came from an ERROR, CLIENT_ERROR or
+// SERVER_ERROR line, which can be relayed even when the stream is out of
+// step.
+func isErrorLine(res mc.Result) bool {
+	switch res {
+	case mc.ResBadCommand, mc.ResClientError, mc.ResRemoteError, mc.ResBusy, mc.ResTryAgain, mc.ResShutdown:
+		return true
+	}
+	return false
+}

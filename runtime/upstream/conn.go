@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -23,10 +24,11 @@ type call struct {
 
 // conn is one pipelined connection to a destination.
 //
-// Requests are written by the goroutines that send them: the first sender
-// to find the connection idle becomes the writer and keeps writing until
-// the buffer is empty, so concurrent requests leave in one write. A reader
-// goroutine per connection reads replies and completes the calls in order.
+// Senders append their requests to a buffer and wake the connection's
+// writer goroutine, which yields once (runtime.Gosched) before writing, so
+// that every request made runnable by the same network poll is appended
+// first and all of them leave in one write. A reader goroutine per
+// connection reads replies and completes the calls in order.
 // The read deadline is always the deadline of the oldest outstanding call;
 // when it passes, the connection is closed and every outstanding call fails
 // with a timeout (the late replies could not be matched any more).
@@ -43,7 +45,8 @@ type conn struct {
 	pending queue
 	wbuf    []byte
 	spare   []byte
-	writing bool
+	kicked  bool          // a wake-up is pending for the writer
+	kick    chan struct{} // wakes the writer of the current connection
 	closed  bool
 }
 
@@ -87,8 +90,12 @@ func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply) {
 		_ = c.nc.SetReadDeadline(cl.deadline)
 		c.cond.Signal()
 	}
-	if !c.writing {
-		c.flushLocked()
+	if !c.kicked {
+		c.kicked = true
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
 	}
 	c.mu.Unlock()
 	<-cl.done
@@ -96,28 +103,38 @@ func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply) {
 	c.calls.Put(cl)
 }
 
-// flushLocked writes the buffer until it is empty; c.mu is held on entry
-// and exit but released around each write.
-func (c *conn) flushLocked() {
-	c.writing = true
-	for len(c.wbuf) > 0 && c.nc != nil {
-		buf, nc, gen := c.wbuf, c.nc, c.gen
+// writeLoop writes the requests of the connection of generation gen until
+// it breaks.
+func (c *conn) writeLoop(nc net.Conn, kick chan struct{}, gen uint64) {
+	for range kick {
+		// Let the other goroutines made runnable by the same poll append
+		// their requests, so that they share this write.
+		runtime.Gosched()
+		c.mu.Lock()
+		if c.gen != gen {
+			c.mu.Unlock()
+			return
+		}
+		c.kicked = false
+		buf := c.wbuf
 		c.wbuf = c.spare[:0]
 		c.mu.Unlock()
+		if len(buf) == 0 {
+			continue
+		}
 		_ = nc.SetWriteDeadline(time.Now().Add(c.d.key.Timeout))
 		_, err := nc.Write(buf)
 		c.mu.Lock()
 		if cap(buf) <= 1<<20 {
 			c.spare = buf[:0]
-		} else {
-			c.spare = nil
 		}
 		if err != nil {
 			c.breakLocked(gen, err)
-			break
+			c.mu.Unlock()
+			return
 		}
+		c.mu.Unlock()
 	}
-	c.writing = false
 }
 
 // connect dials the destination if no connection is open. It returns the
@@ -162,8 +179,11 @@ func (c *conn) connect() (mc.Result, error) {
 	c.gen++
 	c.nc = nc
 	gen := c.gen
+	kick := make(chan struct{}, 1)
+	c.kick, c.kicked = kick, false
 	c.mu.Unlock()
 	go c.readLoop(nc, rr, gen)
+	go c.writeLoop(nc, kick, gen)
 	return 0, nil
 }
 
@@ -232,6 +252,7 @@ func (c *conn) breakLocked(gen uint64, err error) {
 	c.nc.Close()
 	c.nc = nil
 	c.gen++
+	close(c.kick)
 	res, msg := mc.ResRemoteError, "connection to server lost"
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):

@@ -17,6 +17,11 @@ import (
 // loop write them out even though more pipelined requests are waiting.
 const flushThreshold = 64 << 10
 
+// clientBufferSize is the initial read buffer of a client connection. It
+// grows for long lines, large values and pipelined bursts, and shrinks back
+// afterwards, so that an idle connection costs little memory.
+const clientBufferSize = 2 << 10
+
 // client is one client connection. Its goroutine reads commands, routes
 // them and writes the replies in order.
 type client struct {
@@ -44,7 +49,7 @@ type slot struct {
 }
 
 func newClient(s *Server, nc net.Conn) *client {
-	r := memproto.NewReader(nc)
+	r := memproto.NewReaderSize(nc, clientBufferSize)
 	r.MaxItemSize = s.maxValueSize()
 	return &client{s: s, nc: nc, r: r, ctx: context.Background()}
 }

@@ -448,3 +448,6 @@ func (st *proxyStats) count(op mc.Op, res mc.Result, took time.Duration) {
 	}
 	st.durationNs.Add(uint64(took))
 }
+
+// NumConns returns the number of open client connections.
+func (s *Server) NumConns() int64 { return s.numConns.Load() }

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mcroute/mcroute/compiler"
+	"github.com/mcroute/mcroute/internal/diag"
+	"github.com/mcroute/mcroute/runtime/proxy"
+	"github.com/mcroute/mcroute/runtime/route"
+	"github.com/mcroute/mcroute/runtime/upstream"
+)
+
+type serveCmd struct {
+	Config         string            `required:"" type:"path" placeholder:"POLICY" help:"Policy to serve: a .cue file, a CUE package directory, or an mcrouter JSON config."`
+	Listen         []string          `default:"127.0.0.1:5000" placeholder:"ADDR" help:"Address to accept memcached clients on: host:port, or unix:PATH for a unix socket (repeatable). Use 0.0.0.0:5000 for a DaemonSet with hostPort."`
+	SocketMode     string            `default:"0660" placeholder:"MODE" help:"Permissions of unix sockets (octal)."`
+	MetricsListen  string            `placeholder:"ADDR" help:"Serve Prometheus metrics on http://ADDR/metrics (off unless given)."`
+	Pprof          bool              `help:"Also serve Go's profiler on the metrics listener, under /debug/pprof/."`
+	EnableFlushCmd bool              `help:"Forward flush_all to every server of every pool (as mcrouter's --enable-flush-cmd); otherwise it is refused."`
+	DisableAdmin   bool              `help:"Treat __mcrouter__.* keys as ordinary keys instead of admin requests."`
+	MaxConns       int               `default:"0" help:"Maximum client connections; more are refused with an error (0: no limit)."`
+	MaxOutstanding int               `default:"1024" help:"Maximum requests of one client connection routed at once."`
+	MaxValueSize   int               `default:"1048576" help:"Largest value a client may store, in bytes (memcached's -I)."`
+	ClientTimeout  time.Duration     `default:"10s" help:"Disconnect a client that does not read its replies for this long."`
+	IdleTimeout    time.Duration     `default:"0s" help:"Close client connections idle for this long (0: never)."`
+	UpstreamConns  int               `default:"1" help:"Connections per memcached server, shared by all clients."`
+	TimeoutsToTKO  int               `name:"timeouts-until-tko" default:"3" help:"Consecutive timeouts that mark a server down (soft TKO)."`
+	ProbeInitial   time.Duration     `name:"probe-timeout-initial" default:"10s" help:"Delay before the first probe of a down server; probes back off by 1.5x."`
+	ProbeMax       time.Duration     `name:"probe-timeout-max" default:"60s" help:"Longest delay between probes."`
+	DisableTKO     bool              `name:"disable-tko-tracking" help:"Never mark servers down."`
+	HostID         uint32            `name:"host-id" help:"Host id for LatestRoute/HostIdRoute (default: a hash of the host name)."`
+	RoutePrefix    string            `name:"route-prefix" short:"R" default:"/././" help:"Default routing prefix (mcrouter's -R)."`
+	Params         map[string]string `name:"param" placeholder:"NAME=VALUE" help:"JSONM global parameter for mcrouter JSON configs (repeatable)."`
+	NoReload       bool              `name:"disable-reload-configs" help:"Do not reload when the config files change (SIGHUP still reloads)."`
+	DrainTimeout   time.Duration     `default:"30s" help:"On SIGTERM, how long to wait for in-flight requests before exiting."`
+	LogFormat      string            `enum:"text,json" default:"text" help:"Log format (${enum})."`
+	LogLevel       string            `enum:"debug,info,warn,error" default:"info" help:"Log level (${enum})."`
+}
+
+func (c *serveCmd) logger(e *env) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(e.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, opts))
+}
+
+func (c *serveCmd) load(ctx context.Context) (*compiler.Result, error) {
+	return compiler.Load(ctx, c.Config, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix})
+}
+
+func (c *serveCmd) Run(ctx context.Context, e *env) error {
+	log := c.logger(e)
+	mode, err := strconv.ParseUint(c.SocketMode, 8, 32)
+	if err != nil {
+		return fmt.Errorf("--socket-mode %q is not an octal permission: %w", c.SocketMode, err)
+	}
+	res, err := c.load(ctx)
+	if err != nil {
+		return err
+	}
+	printDiags(e, res.Diagnostics)
+
+	var metrics *proxy.Metrics
+	if c.MetricsListen != "" {
+		metrics = proxy.NewMetrics()
+	}
+	s := proxy.New(proxy.Options{
+		MaxValueSize:   c.MaxValueSize,
+		SocketMode:     os.FileMode(mode),
+		EnableFlush:    c.EnableFlushCmd,
+		DisableAdmin:   c.DisableAdmin,
+		MaxConns:       c.MaxConns,
+		MaxOutstanding: c.MaxOutstanding,
+		ClientTimeout:  c.ClientTimeout,
+		IdleTimeout:    c.IdleTimeout,
+		Upstream: upstream.Options{
+			Conns:            c.UpstreamConns,
+			TimeoutsUntilTKO: c.TimeoutsToTKO,
+			ProbeInitial:     c.ProbeInitial,
+			ProbeMax:         c.ProbeMax,
+			DisableTKO:       c.DisableTKO,
+		},
+		Route:   route.Options{HostID: c.HostID, DefaultRoutePrefix: c.RoutePrefix},
+		Version: versionString(),
+		Logger:  log,
+		Metrics: metrics,
+	})
+	if err := s.SetConfig(res.Config, proxy.ConfigInfo{Path: c.Config, Sources: res.Sources, Text: res.Text}); err != nil {
+		return err
+	}
+
+	var lns []net.Listener
+	for _, addr := range c.Listen {
+		ln, err := proxy.Listen(addr, os.FileMode(mode))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return err
+		}
+		lns = append(lns, ln)
+	}
+	var metricsSrv *http.Server
+	if metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metrics.Handler())
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		if c.Pprof {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		}
+		mln, err := net.Listen("tcp", c.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = metricsSrv.Serve(mln) }()
+		log.Info("serving metrics", "addr", mln.Addr().String())
+	}
+
+	var mu sync.Mutex
+	sources := res.Sources
+	reload := func(why string) {
+		r, err := c.load(ctx)
+		if err != nil {
+			s.ConfigFailed()
+			log.Error("config reload failed; the previous config keeps serving", "why", why, "errors", diagSummary(err))
+			return
+		}
+		if err := s.SetConfig(r.Config, proxy.ConfigInfo{Path: c.Config, Sources: r.Sources, Text: r.Text}); err != nil {
+			log.Error("config reload failed; the previous config keeps serving", "why", why, "errors", diagSummary(err))
+			return
+		}
+		mu.Lock()
+		sources = r.Sources
+		mu.Unlock()
+		log.Info("config reloaded", "why", why, "digest", r.Digest)
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if !c.NoReload {
+		go func() {
+			err := proxy.Watch(wctx, func() []string {
+				mu.Lock()
+				defer mu.Unlock()
+				return sources
+			}, 0, log, func() { reload("file changed") })
+			if err != nil {
+				log.Warn("config file watching is off", "err", err)
+			}
+		}()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-hup:
+				reload("SIGHUP")
+			}
+		}
+	}()
+
+	errc := make(chan error, len(lns))
+	for _, ln := range lns {
+		log.Info("listening", "addr", ln.Addr().Network()+":"+ln.Addr().String())
+		go func() { errc <- s.Serve(ln) }()
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("draining", "timeout", c.DrainTimeout)
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) {
+			s.Close()
+			return err
+		}
+	}
+	stopWatch()
+	dctx, cancel := context.WithTimeout(context.Background(), c.DrainTimeout)
+	defer cancel()
+	err = s.Shutdown(dctx)
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(dctx)
+	}
+	if err != nil {
+		log.Warn("drain timed out; closed remaining connections", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// diagSummary renders config errors for a log line.
+func diagSummary(err error) string {
+	var l diag.List
+	if errors.As(err, &l) {
+		return l.Error()
+	}
+	return err.Error()
+}

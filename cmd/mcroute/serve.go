@@ -15,11 +15,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mcroute/mcroute/compiler"
 	"github.com/mcroute/mcroute/internal/diag"
+	"github.com/mcroute/mcroute/runtime/discovery"
 	"github.com/mcroute/mcroute/runtime/proxy"
 	"github.com/mcroute/mcroute/runtime/route"
 	"github.com/mcroute/mcroute/runtime/upstream"
+	"github.com/mcroute/mcroute/schema"
 )
 
 type serveCmd struct {
@@ -44,6 +48,7 @@ type serveCmd struct {
 	RoutePrefix    string            `name:"route-prefix" short:"R" default:"/././" help:"Default routing prefix (mcrouter's -R)."`
 	Params         map[string]string `name:"param" placeholder:"NAME=VALUE" help:"JSONM global parameter for mcrouter JSON configs (repeatable)."`
 	NoReload       bool              `name:"disable-reload-configs" help:"Do not reload when the config files change (SIGHUP still reloads)."`
+	DNSServer      string            `name:"dns-server" placeholder:"ADDR" help:"DNS server (host:port) for pools with discovery (default: the system resolver)."`
 	DrainTimeout   time.Duration     `default:"30s" help:"On SIGTERM, how long to wait for in-flight requests before exiting."`
 	LogFormat      string            `enum:"text,json" default:"text" help:"Log format (${enum})."`
 	LogLevel       string            `enum:"debug,info,warn,error" default:"info" help:"Log level (${enum})."`
@@ -100,7 +105,11 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 		Logger:  log,
 		Metrics: metrics,
 	})
-	if err := s.SetConfig(res.Config, proxy.ConfigInfo{Path: c.Config, Sources: res.Sources, Text: res.Text}); err != nil {
+	disco := c.discoverer(log, metrics)
+	var mu sync.Mutex
+	template := res.Config
+	info := proxy.ConfigInfo{Path: c.Config, Sources: res.Sources, Text: res.Text}
+	if err := s.SetConfig(c.discover(ctx, disco, res.Config), info); err != nil {
 		return err
 	}
 
@@ -135,7 +144,6 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 		log.Info("serving metrics", "addr", mln.Addr().String())
 	}
 
-	var mu sync.Mutex
 	sources := res.Sources
 	reload := func(why string) {
 		r, err := c.load(ctx)
@@ -144,12 +152,13 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 			log.Error("config reload failed; the previous config keeps serving", "why", why, "errors", diagSummary(err))
 			return
 		}
-		if err := s.SetConfig(r.Config, proxy.ConfigInfo{Path: c.Config, Sources: r.Sources, Text: r.Text}); err != nil {
+		newInfo := proxy.ConfigInfo{Path: c.Config, Sources: r.Sources, Text: r.Text}
+		if err := s.SetConfig(c.discover(ctx, disco, r.Config), newInfo); err != nil {
 			log.Error("config reload failed; the previous config keeps serving", "why", why, "errors", diagSummary(err))
 			return
 		}
 		mu.Lock()
-		sources = r.Sources
+		sources, template, info = r.Sources, r.Config, newInfo
 		mu.Unlock()
 		log.Info("config reloaded", "why", why, "digest", r.Digest)
 	}
@@ -167,6 +176,18 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 			}
 		}()
 	}
+	go disco.Run(wctx, func() *schema.Config {
+		mu.Lock()
+		defer mu.Unlock()
+		return template
+	}, func(cfg *schema.Config) {
+		mu.Lock()
+		in := info
+		mu.Unlock()
+		if err := s.SetConfig(cfg, in); err != nil {
+			log.Error("pool membership change not applied", "errors", diagSummary(err))
+		}
+	})
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -207,6 +228,38 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// discoverer returns the DNS discovery of pools with a discovery name,
+// counting membership changes in metrics.
+func (c *serveCmd) discoverer(log *slog.Logger, metrics *proxy.Metrics) *discovery.Discoverer {
+	opts := discovery.Options{Logger: log}
+	if c.DNSServer != "" {
+		addr := c.DNSServer
+		opts.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}}
+	}
+	if metrics != nil {
+		changes := prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mcroute_discovery_changes_total",
+			Help: "Membership changes of pools with DNS discovery, by pool.",
+		}, []string{"pool"})
+		metrics.Registry().MustRegister(changes)
+		opts.OnChange = func(pool string, _, _ []string) { changes.WithLabelValues(pool).Inc() }
+	}
+	return discovery.New(opts)
+}
+
+// discover resolves cfg's discovery pools (keeping the previous servers of
+// a pool that fails to resolve) and returns the config to serve.
+func (c *serveCmd) discover(ctx context.Context, d *discovery.Discoverer, cfg *schema.Config) *schema.Config {
+	if len(discovery.Pools(cfg)) == 0 {
+		return cfg
+	}
+	_, _ = d.Refresh(ctx, cfg)
+	return d.Apply(cfg)
 }
 
 // diagSummary renders config errors for a log line.

@@ -89,6 +89,7 @@ func Decode(root *jsonm.Value, opts DecodeOptions) (*schema.Config, diag.List) {
 		poolJSON:  map[string]*jsonm.Value{},
 		poolState: map[string]uint8{},
 		handleSrc: map[string]*jsonm.Value{},
+		memo:      map[string]schema.Route{},
 	}
 	d.decodeRoot(root)
 	if d.cfg == nil {
@@ -117,6 +118,8 @@ type decoder struct {
 	// handleSrc is the JSON of each handle defined by an object with a
 	// name, to tell a repeated definition from a conflicting one.
 	handleSrc map[string]*jsonm.Value
+	// memo holds the route each string decoded to.
+	memo map[string]schema.Route
 }
 
 func (d *decoder) pos(path string, v *jsonm.Value) schema.Pos {
@@ -524,12 +527,23 @@ func (d *decoder) str(path string, v *jsonm.Value) schema.Route {
 	if d.known[s] || d.cfg.NamedHandles[s] != nil {
 		return &schema.Ref{Base: schema.Base{Pos: d.pos(path, v)}, Target: s}
 	}
+	// mcrouter memoises every parsed string: "PoolRoute|A" written twice
+	// is one handle (which matters for broadcast de-duplication).
+	if r, ok := d.memo[s]; ok {
+		return r
+	}
+	var r schema.Route
 	if i := strings.IndexByte(s, '|'); i >= 0 {
 		typ, rest := s[:i], s[i+1:]
 		restV := &jsonm.Value{Kind: jsonm.String, Str: rest, Pos: v.Pos}
-		return d.create(path, v, typ, restV, true, false)
+		r = d.create(path, v, typ, restV, true, false)
+	} else {
+		r = d.create(path, v, s, nil, true, false)
 	}
-	return d.create(path, v, s, nil, true, false)
+	if r != nil {
+		d.memo[s] = r
+	}
+	return r
 }
 
 // object decodes a route object (its "type" selects the kind).

@@ -40,6 +40,9 @@ type client struct {
 	wg    sync.WaitGroup
 
 	draining atomic.Bool
+	// accounted is how much of out is counted in the server's buffered
+	// bytes.
+	accounted int64
 }
 
 // slot is the request and reply of one key of a multi-key get.
@@ -69,6 +72,9 @@ func (c *client) serve() {
 			c.flush()
 			return
 		}
+		if !c.throttle() {
+			return
+		}
 		if idle > 0 && c.r.Buffered() == 0 {
 			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
 		}
@@ -90,6 +96,10 @@ func (c *client) serve() {
 			c.flush()
 			return
 		}
+		if d := int64(len(c.out)) - c.accounted; d != 0 {
+			c.s.buffered.Add(d)
+			c.accounted += d
+		}
 		if c.r.Buffered() == 0 || len(c.out) >= flushThreshold {
 			if !c.flush() {
 				return
@@ -98,16 +108,37 @@ func (c *client) serve() {
 	}
 }
 
+// throttle waits while the server holds more unwritten reply bytes than
+// its budget, after writing this connection's own; false means the client
+// is gone or waited longer than the client timeout.
+func (c *client) throttle() bool {
+	max := c.s.maxBuffered()
+	if c.s.buffered.Load() <= max {
+		return true
+	}
+	if !c.flush() {
+		return false
+	}
+	c.s.stats.throttled.Add(1)
+	deadline := time.Now().Add(c.s.clientTimeout())
+	for c.s.buffered.Load() > max {
+		if time.Now().After(deadline) || c.draining.Load() {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
 // flush writes the buffered replies; false means the client is gone.
 func (c *client) flush() bool {
 	if len(c.out) == 0 {
 		return true
 	}
-	n := int64(len(c.out))
-	c.s.buffered.Add(n)
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.clientTimeout()))
 	_, err := c.nc.Write(c.out)
-	c.s.buffered.Add(-n)
+	c.s.buffered.Add(-c.accounted)
+	c.accounted = 0
 	if cap(c.out) > 1<<20 {
 		c.out = nil
 	} else {

@@ -73,6 +73,11 @@ type Options struct {
 	// IdleTimeout closes client connections idle for that long; 0 means
 	// never.
 	IdleTimeout time.Duration
+	// MaxBufferedBytes is the global budget for replies held in memory
+	// and not yet written to clients; while it is exceeded, connections
+	// stop reading new requests until writes drain. 0 means
+	// DefaultMaxBufferedBytes (512 MiB).
+	MaxBufferedBytes int64
 	// Upstream configures the connections to memcached servers.
 	Upstream upstream.Options
 	// Route configures the route graphs (host id, default routing prefix,
@@ -182,6 +187,13 @@ func (s *Server) clientTimeout() time.Duration {
 		return s.opts.ClientTimeout
 	}
 	return DefaultClientTimeout
+}
+
+func (s *Server) maxBuffered() int64 {
+	if s.opts.MaxBufferedBytes > 0 {
+		return s.opts.MaxBufferedBytes
+	}
+	return DefaultMaxBufferedBytes
 }
 
 func (s *Server) maxOutstanding() int {
@@ -427,6 +439,7 @@ type proxyStats struct {
 	configLoads    atomic.Uint64
 	configFailures atomic.Uint64
 	rejectedConns  atomic.Uint64
+	throttled      atomic.Uint64
 	protocolErrors atomic.Uint64
 	durationNs     atomic.Uint64
 }

@@ -87,6 +87,8 @@ func (s *Server) appendBasicStats(dst []byte) []byte {
 		{"request_error_count", u(errs)},
 		{"duration_us", u(avgUs)},
 		{"protocol_errors", u(st.protocolErrors.Load())},
+		{"throttled_reads", u(st.throttled.Load())},
+		{"buffered_reply_bytes", strconv.FormatInt(s.buffered.Load(), 10)},
 		{"config_age", strconv.FormatInt(configAge, 10)},
 		{"config_last_success", strconv.FormatInt(s.lastSuccess(), 10)},
 		{"config_failures", u(st.configFailures.Load())},

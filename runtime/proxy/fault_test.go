@@ -1,0 +1,370 @@
+package proxy_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mcroute/mcroute/internal/memcachedtest"
+	"github.com/mcroute/mcroute/runtime/proxy"
+	"github.com/mcroute/mcroute/runtime/upstream"
+)
+
+// load drives a proxy with concurrent clients. Each client sets a key to a
+// value naming the request, reads it back, and checks both replies, so
+// that lost, duplicated or reordered replies are caught.
+type load struct {
+	sent, answered       atomic.Int64
+	failedSets           atomic.Int64
+	failedGets, missGets atomic.Int64
+	stale                atomic.Int64
+	wrong                atomic.Int64
+	errs                 chan string
+	stop                 chan struct{}
+	wg                   sync.WaitGroup
+}
+
+func startLoad(t *testing.T, addr string, clients int) *load {
+	l := &load{errs: make(chan string, 100), stop: make(chan struct{})}
+	for w := 0; w < clients; w++ {
+		l.wg.Add(1)
+		go func(w int) {
+			defer l.wg.Done()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				l.report(err.Error())
+				return
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			for i := 0; ; i++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				key := fmt.Sprintf("load:%d:%d", w, i%50)
+				val := fmt.Sprintf("v%d-%d", w, i)
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				l.sent.Add(2)
+				if _, err := fmt.Fprintf(c, "set %s 0 0 %d\r\n%s\r\nget %s\r\n", key, len(val), val, key); err != nil {
+					l.report("write: " + err.Error())
+					return
+				}
+				line, err := r.ReadString('\n')
+				if err != nil {
+					l.report("read set reply: " + err.Error())
+					return
+				}
+				l.answered.Add(1)
+				if line != "STORED\r\n" {
+					l.failedSets.Add(1)
+					l.report(fmt.Sprintf("set %s: %q", key, line))
+				}
+				line, err = r.ReadString('\n')
+				if err != nil {
+					l.report("read get reply: " + err.Error())
+					return
+				}
+				switch {
+				case line == "END\r\n":
+					l.answered.Add(1)
+					l.missGets.Add(1)
+				case strings.HasPrefix(line, "VALUE "):
+					data, _ := r.ReadString('\n')
+					end, _ := r.ReadString('\n')
+					l.answered.Add(1)
+					var gw, gi int
+					_, perr := fmt.Sscanf(strings.TrimSpace(data), "v%d-%d", &gw, &gi)
+					switch {
+					case data == val+"\r\n" && end == "END\r\n":
+					case perr == nil && end == "END\r\n" && gw == w && gi%50 == i%50 && gi < i:
+						// An older value of the same key: a replica that
+						// missed writes while it was down. That is the
+						// replicated config's semantics, not a proxy error.
+						l.stale.Add(1)
+					default:
+						l.wrong.Add(1)
+						l.report(fmt.Sprintf("get %s: %q %q, want %q", key, data, end, val))
+					}
+				default:
+					l.answered.Add(1)
+					l.failedGets.Add(1)
+					l.report(fmt.Sprintf("get %s: %q", key, line))
+				}
+			}
+		}(w)
+	}
+	return l
+}
+
+func (l *load) report(s string) {
+	select {
+	case l.errs <- s:
+	default:
+	}
+}
+
+// finish stops the load and checks that every request was answered once.
+func (l *load) finish(t *testing.T) {
+	t.Helper()
+	close(l.stop)
+	l.wg.Wait()
+	close(l.errs)
+	for e := range l.errs {
+		t.Log(e)
+	}
+	t.Logf("requests sent %d, answered %d; failed sets %d, failed gets %d, get misses %d, stale values %d, wrong values %d",
+		l.sent.Load(), l.answered.Load(), l.failedSets.Load(), l.failedGets.Load(), l.missGets.Load(), l.stale.Load(), l.wrong.Load())
+	if l.sent.Load() != l.answered.Load() {
+		t.Errorf("sent %d requests, %d answered", l.sent.Load(), l.answered.Load())
+	}
+	if l.wrong.Load() != 0 {
+		t.Errorf("%d replies had the wrong value (reordered or mixed up)", l.wrong.Load())
+	}
+}
+
+// TestFaultsUnderLoad kills one replica and freezes the other (SIGSTOP)
+// while clients read and write through the replicated config: no get
+// fails, no write fails, every request is answered once and in order, the
+// frozen server is marked TKO and comes back after SIGCONT.
+func TestFaultsUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault injection under load")
+	}
+	m0, m1 := memcachedtest.Start(t), memcachedtest.Start(t)
+	cfg := strings.ReplaceAll(withServers(replicated, m0, m1), `"B": {"servers"`, `"B": {"server_timeout": 200, "servers"`)
+	cfg = strings.ReplaceAll(cfg, `"A": {"servers"`, `"A": {"server_timeout": 200, "servers"`)
+	s, addr := startProxy(t, cfg, proxy.Options{Upstream: upstream.Options{ProbeInitial: 100 * time.Millisecond, ProbeMax: 200 * time.Millisecond}})
+	l := startLoad(t, addr, 16)
+	time.Sleep(300 * time.Millisecond)
+
+	// SIGKILL one replica: writes and reads continue on the other.
+	m0.Kill()
+	time.Sleep(500 * time.Millisecond)
+	if l.failedSets.Load() != 0 || l.failedGets.Load() != 0 {
+		t.Errorf("after killing a replica: %d failed sets, %d failed gets", l.failedSets.Load(), l.failedGets.Load())
+	}
+	m0.Restart()
+	waitFor(t, "the killed replica to be probed back", func() bool { return destState(s, m0.Addr) == upstream.StateUp })
+
+	// SIGSTOP the other: requests to it time out until it is marked TKO.
+	m1.Freeze()
+	waitFor(t, "the frozen replica to be marked TKO", func() bool { return destState(s, m1.Addr) == upstream.StateTKO })
+	time.Sleep(300 * time.Millisecond)
+	m1.Thaw()
+	waitFor(t, "the thawed replica to come back", func() bool { return destState(s, m1.Addr) == upstream.StateUp })
+	time.Sleep(200 * time.Millisecond)
+	l.finish(t)
+	if l.failedSets.Load() != 0 {
+		t.Errorf("%d sets failed; AllFastestRoute must answer from the live replica", l.failedSets.Load())
+	}
+	if l.failedGets.Load() != 0 {
+		t.Errorf("%d gets failed", l.failedGets.Load())
+	}
+}
+
+func destState(s *proxy.Server, addr string) upstream.State {
+	for _, d := range s.Registry().Dests() {
+		if d.Key().Addr == addr {
+			return d.Stats().State
+		}
+	}
+	return upstream.StateClosed
+}
+
+// TestAllBackendsDown: every request is answered promptly with an error,
+// and goroutines do not pile up.
+func TestAllBackendsDown(t *testing.T) {
+	memcachedtest.Require(t)
+	p0, p1 := memcachedtest.FreePort(t), memcachedtest.FreePort(t)
+	cfg := fmt.Sprintf(`{"pools":{"A":{"servers":["127.0.0.1:%d","127.0.0.1:%d"]}},"route":"PoolRoute|A"}`, p0, p1)
+	_, addr := startProxy(t, cfg, proxy.Options{})
+	c := dial(t, "tcp", addr)
+	before := runtime.NumGoroutine()
+	start := time.Now()
+	for i := 0; i < 2000; i++ {
+		c.send(fmt.Sprintf("set k%d 0 0 1\r\nx\r\n", i))
+		if l := c.line(); !strings.HasPrefix(l, "SERVER_ERROR") {
+			t.Fatalf("set %d with every server down: %q", i, l)
+		}
+		c.send(fmt.Sprintf("get k%d\r\n", i))
+		// mcrouter turns get errors into misses.
+		if l := c.line(); l != "END" {
+			t.Fatalf("get %d with every server down: %q", i, l)
+		}
+	}
+	took := time.Since(start)
+	if took > 5*time.Second {
+		t.Errorf("4000 requests to dead servers took %v; TKO answers must be prompt", took)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if after := runtime.NumGoroutine(); after > before+10 {
+		t.Errorf("goroutines grew from %d to %d", before, after)
+	}
+	t.Logf("4000 requests with every server down answered in %v", took)
+}
+
+// TestGarbageBackend: a server that answers garbage makes the affected
+// request fail with SERVER_ERROR; the connection is rebuilt and the next
+// request works.
+func TestGarbageBackend(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var n atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if strings.HasPrefix(line, "set") {
+						_, _ = r.ReadString('\n')
+					}
+					if n.Add(1) == 1 {
+						c.Write([]byte("\x00\x01garbage\r\n"))
+						continue
+					}
+					c.Write([]byte("STORED\r\n"))
+				}
+			}()
+		}
+	}()
+	_, addr := startProxy(t, fmt.Sprintf(`{"pools":{"A":{"servers":["%s"]}},"route":"PoolRoute|A"}`, ln.Addr()), proxy.Options{})
+	c := dial(t, "tcp", addr)
+	if l := c.do("set a 0 0 1\r\nx\r\n", "STORED"); !strings.HasPrefix(l[0], "SERVER_ERROR") {
+		t.Fatalf("garbage reply: %q", l)
+	}
+	eq(t, "after reconnect", c.do("set b 0 0 1\r\nx\r\n", "STORED"), []string{"STORED"})
+}
+
+// TestSlowReaderIsCutOff: a client that sends requests but never reads
+// its replies is disconnected after the client timeout; others are served
+// meanwhile.
+func TestSlowReaderIsCutOff(t *testing.T) {
+	m := memcachedtest.Start(t)
+	m.Do("set big 0 0 100000\r\n"+strings.Repeat("x", 100000)+"\r\n", "STORED")
+	_, addr := startProxy(t, withServers(`{"pools":{"A":{"servers":["$0"]}},"route":"PoolRoute|A"}`, m), proxy.Options{ClientTimeout: 300 * time.Millisecond})
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if tc, ok := slow.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4096)
+	}
+	go func() {
+		for i := 0; i < 2000; i++ {
+			if _, err := slow.Write([]byte("get big\r\n")); err != nil {
+				return
+			}
+		}
+	}()
+	other := dial(t, "tcp", addr)
+	for i := 0; i < 50; i++ {
+		eq(t, "other client", other.do("get nothere\r\n", "END"), []string{"END"})
+	}
+	// The slow client is eventually disconnected: reading now drains its
+	// socket and then hits EOF.
+	_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 1<<20)
+	for {
+		if _, err := slow.Read(buf); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("the client that did not read was not disconnected")
+			}
+			break
+		}
+	}
+}
+
+// TestHostileInput sends malformed and oversized input: the proxy answers
+// as memcached does and stays up.
+func TestHostileInput(t *testing.T) {
+	m := memcachedtest.Start(t)
+	_, addr := startProxy(t, withServers(`{"pools":{"A":{"servers":["$0"]}},"route":"PoolRoute|A"}`, m), proxy.Options{})
+	cases := []struct{ name, send, want string }{
+		{"long key", "get " + strings.Repeat("k", 300) + "\r\n", "CLIENT_ERROR bad command line format"},
+		{"negative length", "set k 0 0 -1\r\n", "CLIENT_ERROR bad command line format"},
+		{"too large", "set k 0 0 2000000\r\n" + strings.Repeat("x", 2000000) + "\r\n", "SERVER_ERROR object too large for cache"},
+		{"no CR", "version\n", "VERSION devel mcroute"},
+		{"binary garbage", "\x80\x01\x02\x03\r\n", "ERROR"},
+		{"unknown", "frobnicate a b c\r\n", "ERROR"},
+		{"bad incr", "incr k abc\r\n", "CLIENT_ERROR invalid numeric delta argument"},
+	}
+	for _, tc := range cases {
+		c := dial(t, "tcp", addr)
+		c.send(tc.send)
+		eq(t, tc.name, c.line(), tc.want)
+		// The connection survives these.
+		c.send("version\r\n")
+		eq(t, tc.name+" then version", c.line(), "VERSION devel mcroute")
+	}
+	// A length beyond memcached's limit closes the connection without a
+	// word, as memcached does.
+	h := dial(t, "tcp", addr)
+	h.send("set k 0 0 99999999999\r\n")
+	_ = h.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if l, err := h.r.ReadString('\n'); err == nil {
+		t.Errorf("huge length: got %q, want the connection closed", l)
+	}
+	// A 1 MiB line without a newline closes the connection, as memcached
+	// does; the proxy stays up.
+	c := dial(t, "tcp", addr)
+	go c.c.Write([]byte(strings.Repeat("x", 1<<20)))
+	_ = c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.r.ReadString('\n'); err == nil {
+		t.Error("a 1 MiB line without newline did not close the connection")
+	}
+	d := dial(t, "tcp", addr)
+	d.send("version\r\n")
+	eq(t, "proxy still up", d.line(), "VERSION devel mcroute")
+}
+
+// TestMemoryBudget: with a small global budget for unwritten replies, a
+// client that does not read makes the others wait (their reads are
+// throttled) instead of letting memory grow; once it is cut off, they go
+// on.
+func TestMemoryBudget(t *testing.T) {
+	m := memcachedtest.Start(t)
+	m.Do("set big 0 0 500000\r\n"+strings.Repeat("x", 500000)+"\r\n", "STORED")
+	_, addr := startProxy(t, withServers(`{"pools":{"A":{"servers":["$0"]}},"route":"PoolRoute|A"}`, m),
+		proxy.Options{MaxBufferedBytes: 256 << 10, ClientTimeout: 500 * time.Millisecond})
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if tc, ok := slow.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4096)
+	}
+	if _, err := slow.Write([]byte(strings.Repeat("get big\r\n", 20))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	other := dial(t, "tcp", addr)
+	start := time.Now()
+	eq(t, "other client", other.do("get nothere\r\n", "END"), []string{"END"})
+	t.Logf("the other client waited %v behind a client that does not read", time.Since(start))
+	stats := strings.Join(other.do("stats\r\n", "END"), "\n")
+	if !strings.Contains(stats, "STAT throttled_reads ") || strings.Contains(stats, "STAT throttled_reads 0\n") {
+		t.Errorf("no throttled reads counted:\n%s", stats)
+	}
+}

@@ -28,8 +28,8 @@ import (
 
 type serveCmd struct {
 	Config         string            `required:"" type:"path" placeholder:"POLICY" help:"Policy to serve: a .cue file, a CUE package directory, or an mcrouter JSON config."`
-	Listen         []string          `default:"127.0.0.1:5000" placeholder:"ADDR" help:"Address to accept memcached clients on: host:port, or unix:PATH for a unix socket (repeatable). Use 0.0.0.0:5000 for a DaemonSet with hostPort."`
-	SocketMode     string            `default:"0660" placeholder:"MODE" help:"Permissions of unix sockets (octal)."`
+	Listen         []string          `default:"127.0.0.1:5000" placeholder:"ADDR" help:"Address to accept memcached clients on: host:port, or unix:PATH for a unix socket (repeatable; default 127.0.0.1:5000). Use 0.0.0.0:5000 for a DaemonSet with hostPort."`
+	SocketMode     string            `default:"0660" placeholder:"MODE" help:"Permissions of unix sockets (octal; default 0660)."`
 	MetricsListen  string            `placeholder:"ADDR" help:"Serve Prometheus metrics on http://ADDR/metrics (off unless given)."`
 	Pprof          bool              `help:"Also serve Go's profiler on the metrics listener, under /debug/pprof/."`
 	EnableFlushCmd bool              `help:"Forward flush_all to every server of every pool (as mcrouter's --enable-flush-cmd); otherwise it is refused."`
@@ -47,8 +47,9 @@ type serveCmd struct {
 	HostID         uint32            `name:"host-id" help:"Host id for LatestRoute/HostIdRoute (default: a hash of the host name)."`
 	RoutePrefix    string            `name:"route-prefix" short:"R" default:"/././" help:"Default routing prefix (mcrouter's -R)."`
 	Params         map[string]string `name:"param" placeholder:"NAME=VALUE" help:"JSONM global parameter for mcrouter JSON configs (repeatable)."`
+	ImportOutside  bool              `name:"allow-import-outside" help:"Let an mcrouter JSON config @import files outside its own directory (refused by default)."`
 	NoReload       bool              `name:"disable-reload-configs" help:"Do not reload when the config files change (SIGHUP still reloads)."`
-	DNSServer      string            `name:"dns-server" placeholder:"ADDR" help:"DNS server (host:port) for pools with discovery (default: the system resolver)."`
+	DNSServer      string            `name:"dns-server" placeholder:"ADDR" help:"DNS server (host:port) for pools with discovery and for server host names (default: the system resolver)."`
 	DrainTimeout   time.Duration     `default:"30s" help:"On SIGTERM, how long to wait for in-flight requests before exiting."`
 	LogFormat      string            `enum:"text,json" default:"text" help:"Log format (${enum})."`
 	LogLevel       string            `enum:"debug,info,warn,error" default:"info" help:"Log level (${enum})."`
@@ -65,7 +66,7 @@ func (c *serveCmd) logger(e *env) *slog.Logger {
 }
 
 func (c *serveCmd) load(ctx context.Context) (*compiler.Result, error) {
-	return compiler.Load(ctx, c.Config, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix})
+	return compiler.Load(ctx, c.Config, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix, AllowImportOutside: c.ImportOutside})
 }
 
 func (c *serveCmd) Run(ctx context.Context, e *env) error {
@@ -99,6 +100,7 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 			ProbeInitial:     c.ProbeInitial,
 			ProbeMax:         c.ProbeMax,
 			DisableTKO:       c.DisableTKO,
+			Dial:             c.dialer(),
 		},
 		Route:   route.Options{HostID: c.HostID, DefaultRoutePrefix: c.RoutePrefix},
 		Version: versionString(),
@@ -234,12 +236,8 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 // counting membership changes in metrics.
 func (c *serveCmd) discoverer(log *slog.Logger, metrics *proxy.Metrics) *discovery.Discoverer {
 	opts := discovery.Options{Logger: log}
-	if c.DNSServer != "" {
-		addr := c.DNSServer
-		opts.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		}}
+	if r := c.resolver(); r != nil {
+		opts.Resolver = r
 	}
 	if metrics != nil {
 		changes := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -250,6 +248,31 @@ func (c *serveCmd) discoverer(log *slog.Logger, metrics *proxy.Metrics) *discove
 		opts.OnChange = func(pool string, _, _ []string) { changes.WithLabelValues(pool).Inc() }
 	}
 	return discovery.New(opts)
+}
+
+// resolver returns the resolver that asks --dns-server, or nil for the
+// system resolver.
+func (c *serveCmd) resolver() *net.Resolver {
+	if c.DNSServer == "" {
+		return nil
+	}
+	addr := c.DNSServer
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+}
+
+// dialer returns the upstream dial function: with --dns-server, server
+// host names (those of SRV answers included) resolve through it too;
+// otherwise nil, the default dialer.
+func (c *serveCmd) dialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
+	r := c.resolver()
+	if r == nil {
+		return nil
+	}
+	d := &net.Dialer{KeepAlive: 30 * time.Second, Resolver: r}
+	return d.DialContext
 }
 
 // discover resolves cfg's discovery pools (keeping the previous servers of

@@ -530,6 +530,10 @@ func (e *expander) expandObject(v *Value, sc *scope, collect bool) (*Value, erro
 		}
 		ob.set(key, m.KeyPos, val)
 	}
+	// Keys the parser already found repeated stay reported.
+	if len(v.Duplicates) > 0 {
+		ob.v.Duplicates = append(append([]*Member(nil), v.Duplicates...), ob.v.Duplicates...)
+	}
 	return ob.v, nil
 }
 

@@ -9,6 +9,7 @@ package mcrouterjson
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -416,18 +417,41 @@ func (d *decoder) buildHandle(name string) {
 	if r == nil {
 		return
 	}
-	if _, isRef := r.(*schema.Ref); isRef || r.Meta().Name != "" && r.Meta().Name != name {
-		// "x": "other" or "x": "PoolRoute|A" memoised under another
-		// name: give x its own definition pointing at it.
-		if ref, ok := r.(*schema.Ref); ok && ref.Target == name {
+	if ref, isRef := r.(*schema.Ref); isRef {
+		// "x": "other": x's definition points at other.
+		if ref.Target == name {
 			d.errorf(p, v, RuleHandleCycle, "named handle %q refers to itself", name)
 			return
 		}
 		d.cfg.NamedHandles[name] = r
 		return
 	}
+	if d.memoised(r) {
+		// "x": "PoolRoute|A": the route of a string is shared by every
+		// use of the string, unnamed (or named otherwise): x gets its
+		// own copy, so that naming it does not name those uses.
+		r = cloneRoute(r)
+	}
 	r.Meta().Name = name
 	d.cfg.NamedHandles[name] = r
+}
+
+// memoised reports whether r is the route of a string, shared by its uses.
+func (d *decoder) memoised(r schema.Route) bool {
+	for _, m := range d.memo {
+		if m == r {
+			return true
+		}
+	}
+	return false
+}
+
+// cloneRoute returns a shallow copy of r.
+func cloneRoute(r schema.Route) schema.Route {
+	v := reflect.ValueOf(r).Elem()
+	c := reflect.New(v.Type())
+	c.Elem().Set(v)
+	return c.Interface().(schema.Route)
 }
 
 // list decodes any route-handle JSON into the list of routes it stands for

@@ -39,9 +39,8 @@ type conn struct {
 	dialMu sync.Mutex // serialises connection attempts
 
 	mu      sync.Mutex
-	cond    sync.Cond // signalled when pending becomes non-empty or gen changes
-	nc      net.Conn  // nil when not connected
-	gen     uint64    // incremented on every connect and break
+	nc      net.Conn // nil when not connected
+	gen     uint64   // incremented on every connect and break
 	pending queue
 	wbuf    []byte
 	spare   []byte
@@ -52,12 +51,14 @@ type conn struct {
 
 func newConn(d *Dest) *conn {
 	c := &conn{d: d}
-	c.cond.L = &c.mu
 	c.calls.New = func() any { return &call{done: make(chan struct{}, 1)} }
 	return c
 }
 
-var errClosed = errors.New("upstream: destination closed")
+var (
+	errClosed      = errors.New("upstream: destination closed")
+	errUnsolicited = errors.New("upstream: server sent data nobody asked for")
+)
 
 // do sends req and waits for the reply.
 func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply) {
@@ -88,7 +89,6 @@ func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply) {
 	c.pending.push(cl)
 	if c.pending.len() == 1 {
 		_ = c.nc.SetReadDeadline(cl.deadline)
-		c.cond.Signal()
 	}
 	if !c.kicked {
 		c.kicked = true
@@ -168,7 +168,8 @@ func (c *conn) connect() (mc.Result, error) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	rr := memproto.NewReplyReader(nc)
+	ic := &idleConn{Conn: nc}
+	rr := memproto.NewReplyReader(ic)
 	rr.MaxValueSize = c.d.reg.opts.MaxValueSize
 	c.mu.Lock()
 	if c.closed {
@@ -182,7 +183,7 @@ func (c *conn) connect() (mc.Result, error) {
 	kick := make(chan struct{}, 1)
 	c.kick, c.kicked = kick, false
 	c.mu.Unlock()
-	go c.readLoop(nc, rr, gen)
+	go c.readLoop(ic, rr, gen)
 	go c.writeLoop(nc, kick, gen)
 	return 0, nil
 }
@@ -194,14 +195,42 @@ func isTimeout(err error) bool {
 
 // readLoop reads replies for the connection of generation gen and
 // completes calls in order, until the connection breaks.
-func (c *conn) readLoop(nc net.Conn, rr *memproto.ReplyReader, gen uint64) {
+//
+// While no call is outstanding it still waits for the server, so that a
+// server that closes an idle connection (a restart, a crash, an idle
+// timeout) is noticed at once: the next request then reconnects (and gets
+// a connect error, which failover routes act on, if the server is gone)
+// instead of being written to a dead socket and failing as a lost
+// connection. Bytes that arrive while nothing is outstanding are garbage
+// and break the connection.
+func (c *conn) readLoop(nc *idleConn, rr *memproto.ReplyReader, gen uint64) {
 	var scratch mc.Reply
 	for {
 		c.mu.Lock()
-		for c.pending.len() == 0 && c.gen == gen {
-			c.cond.Wait()
-		}
 		if c.gen != gen {
+			c.mu.Unlock()
+			return
+		}
+		if c.pending.len() == 0 {
+			c.mu.Unlock()
+			err := errUnsolicited
+			if rr.Buffered() == 0 {
+				err = nc.wait()
+				if err != nil && isTimeout(err) {
+					// The deadline of a call sent meanwhile: read
+					// its reply, which times out as it should.
+					continue
+				}
+			}
+			c.mu.Lock()
+			if err == nil {
+				if c.pending.len() > 0 {
+					c.mu.Unlock()
+					continue
+				}
+				err = errUnsolicited
+			}
+			c.breakLocked(gen, err)
 			c.mu.Unlock()
 			return
 		}
@@ -209,8 +238,7 @@ func (c *conn) readLoop(nc net.Conn, rr *memproto.ReplyReader, gen uint64) {
 		c.mu.Unlock()
 
 		err := rr.ReadReply(head.op, head.meta, &scratch)
-		var re *memproto.ReplyError
-		if err != nil && !(errors.As(err, &re) && isErrorLine(scratch.Result)) {
+		if err != nil && !(isReplyError(err) && isErrorLine(scratch.Result)) {
 			c.mu.Lock()
 			c.breakLocked(gen, err)
 			c.mu.Unlock()
@@ -225,6 +253,8 @@ func (c *conn) readLoop(nc net.Conn, rr *memproto.ReplyReader, gen uint64) {
 		c.pending.pop()
 		if c.pending.len() > 0 {
 			_ = nc.SetReadDeadline(c.pending.front().deadline)
+		} else {
+			_ = nc.SetReadDeadline(time.Time{})
 		}
 		if err != nil {
 			// The reply was a readable error, but the stream is out of
@@ -240,6 +270,14 @@ func (c *conn) readLoop(nc net.Conn, rr *memproto.ReplyReader, gen uint64) {
 		head.rep.CopyFrom(&scratch)
 		head.done <- struct{}{}
 	}
+}
+
+// isReplyError reports whether err is a *memproto.ReplyError. It is a
+// function of its own so that the target of errors.As, which escapes, is
+// allocated only on this error path and not for every reply.
+func isReplyError(err error) bool {
+	var re *memproto.ReplyError
+	return errors.As(err, &re)
 }
 
 // breakLocked closes the connection of generation gen (if still current)
@@ -271,7 +309,6 @@ func (c *conn) breakLocked(gen uint64, err error) {
 		cl.done <- struct{}{}
 	}
 	c.wbuf = c.wbuf[:0]
-	c.cond.Broadcast()
 	if res != mc.ResTimeout {
 		c.d.reg.opts.logger().Debug("connection broken", "server", c.d.key.Addr, "err", err)
 	}
@@ -282,7 +319,6 @@ func (c *conn) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.breakLocked(c.gen, errClosed)
-	c.cond.Broadcast()
 	c.mu.Unlock()
 }
 
@@ -339,4 +375,39 @@ func isErrorLine(res mc.Result) bool {
 		return true
 	}
 	return false
+}
+
+// idleConn is a connection whose read loop can wait for the server while
+// no request is outstanding (wait), without losing what arrives: the
+// bytes read while waiting are returned by the next Read.
+type idleConn struct {
+	net.Conn
+	buf  []byte
+	r, w int
+}
+
+// wait blocks until the server sends something or the connection fails
+// (EOF when the server closed it).
+func (ic *idleConn) wait() error {
+	if ic.r < ic.w {
+		return nil
+	}
+	if ic.buf == nil {
+		ic.buf = make([]byte, 4<<10)
+	}
+	n, err := ic.Conn.Read(ic.buf)
+	ic.r, ic.w = 0, n
+	if n > 0 {
+		return nil
+	}
+	return err
+}
+
+func (ic *idleConn) Read(p []byte) (int, error) {
+	if ic.r < ic.w {
+		n := copy(p, ic.buf[ic.r:ic.w])
+		ic.r += n
+		return n, nil
+	}
+	return ic.Conn.Read(p)
 }

@@ -1,0 +1,2 @@
+// Package chartcheck lints and renders the mcroute Helm chart.
+package chartcheck

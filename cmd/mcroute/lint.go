@@ -154,7 +154,7 @@ func (c *lintCmd) lintOne(ctx context.Context, in lintInput) (diag.List, error) 
 		if err != nil {
 			return nil, err
 		}
-		return append(l.Diagnostics, lint.Lint(l.Config, l.Expanded, lint.Options{Prior: l.Diagnostics})...), nil
+		return lint.Combine(l.Diagnostics, lint.Lint(l.Config, l.Expanded, lint.Options{Prior: l.Diagnostics})), nil
 	}
 	res, err := compiler.Load(ctx, in.path, compiler.Options{Params: c.Params})
 	var found diag.List
@@ -165,7 +165,7 @@ func (c *lintCmd) lintOne(ctx context.Context, in lintInput) (diag.List, error) 
 		// Compile errors are findings, not a failure to lint.
 		return found, nil
 	}
-	return append(res.Diagnostics, lint.Lint(res.Config, nil, lint.Options{Prior: res.Diagnostics})...), nil
+	return lint.Combine(res.Diagnostics, lint.Lint(res.Config, nil, lint.Options{Prior: res.Diagnostics})), nil
 }
 
 func (c *lintCmd) explain(e *env) error {

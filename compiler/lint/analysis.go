@@ -127,14 +127,21 @@ type analysis struct {
 	// template into a copy per operation) is the same route as written,
 	// and is reported once, as mcrouter's memoised short forms are.
 	canon map[schema.Route]schema.Route
-	// byPos lists the canonical nodes at each position, with their
-	// fingerprints, to find those copies.
-	byPos map[schema.Pos][]fingerprinted
+	// byPos groups the canonical nodes by position and kind, to find
+	// those copies.
+	byPos map[posKind]*posGroup
 }
 
-type fingerprinted struct {
-	r  schema.Route
-	fp string
+type posKind struct {
+	pos  schema.Pos
+	kind string
+}
+
+// posGroup holds the canonical nodes of one position and kind: the first,
+// and once a second arrives, all of them by fingerprint.
+type posGroup struct {
+	first schema.Route
+	byFP  map[string]schema.Route
 }
 
 func newAnalysis(cfg *schema.Config, raw *jsonm.Value) *analysis {
@@ -151,7 +158,7 @@ func newAnalysis(cfg *schema.Config, raw *jsonm.Value) *analysis {
 		fg:       map[schema.Route]opSet{},
 		entry:    map[schema.Route]map[mc.Op]string{},
 		canon:    map[schema.Route]schema.Route{},
-		byPos:    map[schema.Pos][]fingerprinted{},
+		byPos:    map[posKind]*posGroup{},
 	}
 	// `routes` written as an object of prefix to route has paths
 	// routes["/a/b/"]; as a list, routes[i].route.
@@ -164,28 +171,29 @@ func newAnalysis(cfg *schema.Config, raw *jsonm.Value) *analysis {
 }
 
 // canonical returns the node that stands for r: an earlier node at the
-// same position with the same mcrouter JSON, or r itself.
+// same position with the same mcrouter JSON, or r itself. Fingerprints are
+// computed only for nodes that share a position and kind with another.
 func (a *analysis) canonical(r schema.Route) schema.Route {
-	pos := r.Position()
-	if !pos.IsValid() {
+	if !r.Position().IsValid() {
 		return r
 	}
-	var fp string
-	for _, c := range a.byPos[pos] {
-		if c.r.Kind() != r.Kind() {
-			continue
-		}
-		if fp == "" {
-			fp = fingerprint(r)
-		}
-		if fp != "" && c.fp == fp {
-			return c.r
-		}
+	k := posKind{r.Position(), r.Kind()}
+	g := a.byPos[k]
+	if g == nil {
+		a.byPos[k] = &posGroup{first: r}
+		return r
 	}
+	if g.byFP == nil {
+		g.byFP = map[string]schema.Route{fingerprint(g.first): g.first}
+	}
+	fp := fingerprint(r)
 	if fp == "" {
-		fp = fingerprint(r)
+		return r
 	}
-	a.byPos[pos] = append(a.byPos[pos], fingerprinted{r, fp})
+	if c, ok := g.byFP[fp]; ok {
+		return c
+	}
+	g.byFP[fp] = r
 	return r
 }
 
@@ -195,7 +203,7 @@ func fingerprint(r schema.Route) string {
 	if err != nil {
 		return ""
 	}
-	return r.Kind() + " " + string(b)
+	return string(b)
 }
 
 // walkAll records the path of every node and counts references.

@@ -25,16 +25,7 @@ func lintCUE(t *testing.T, path string) diag.List {
 	if res == nil {
 		return found
 	}
-	return append(append(diag.List(nil), res.Diagnostics...), lint.Lint(res.Config, nil, lint.Options{Prior: res.Diagnostics})...)
-}
-
-func ruleIDs(l diag.List) []string {
-	var out []string
-	for _, d := range l {
-		out = append(out, d.Rule+"/"+d.Severity.String())
-	}
-	slices.Sort(out)
-	return out
+	return lint.Combine(res.Diagnostics, lint.Lint(res.Config, nil, lint.Options{Prior: res.Diagnostics}))
 }
 
 // TestExampleReplicated lints examples/replicated/policy.cue, the

@@ -75,6 +75,30 @@ func Lint(cfg *schema.Config, raw *jsonm.Value, opts Options) diag.List {
 	return out
 }
 
+// Combine returns the loader's findings and the linter's as one sorted
+// list, as `mcroute lint` prints them. A finding the loader reports twice
+// (the same file, rule, config path and message at two positions, such as
+// an unknown option at its key and at its value) is kept once, at the
+// earlier position.
+func Combine(loaded, found diag.List) diag.List {
+	all := append(append(diag.List(nil), loaded...), found...)
+	all.Sort()
+	type key struct{ file, rule, path, msg string }
+	seen := map[key]bool{}
+	out := all[:0]
+	for _, d := range all {
+		if d.Path != "" {
+			k := key{d.Pos.File, d.Rule, d.Path, d.Message}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // Pass is what a rule's Run receives: the config, the raw JSON (or nil),
 // and the shared static analysis of the route graph.
 type Pass struct {

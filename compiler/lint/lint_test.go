@@ -22,9 +22,7 @@ import (
 // loader's findings and the linter's, sorted.
 func lintJSON(name string, text []byte, params map[string]string) diag.List {
 	l := mcrouterjson.LoadBytes(name, text, mcrouterjson.LoadOptions{Params: params})
-	all := append(append(diag.List(nil), l.Diagnostics...), lint.Lint(l.Config, l.Expanded, lint.Options{Prior: l.Diagnostics})...)
-	all.Sort()
-	return all
+	return lint.Combine(l.Diagnostics, lint.Lint(l.Config, l.Expanded, lint.Options{Prior: l.Diagnostics}))
 }
 
 func diagText(l diag.List) string {
@@ -42,7 +40,8 @@ func hasRule(l diag.List, rule string) bool {
 
 // TestRules runs testdata/<rule>.txtar for every rule, the loader's
 // included: fires.json must produce at least one finding of the rule and
-// clean.json none (fires.cue and clean.cue for the CUE compiler's rules); want.txt holds every finding of both files. (TestRuleTable
+// clean.json none (fires.cue and clean.cue, or the package directories
+// fires/ and clean/, for the CUE compiler's rules); want.txt holds every finding of both files. (TestRuleTable
 // checks that every rule has one.)
 func TestRules(t *testing.T) {
 	golden.Run(t, "testdata", func(t *testing.T, a *golden.Archive) map[string][]byte {
@@ -52,20 +51,31 @@ func TestRules(t *testing.T) {
 		}
 		var out strings.Builder
 		names := []string{"fires.json", "clean.json"}
-		if _, ok := a.Get("fires.cue"); ok {
-			names = []string{"fires.cue", "clean.cue"}
+		cueDir := ""
+		if slices.ContainsFunc(a.Files, func(f txtar.File) bool {
+			return strings.HasPrefix(f.Name, "fires.cue") || strings.HasPrefix(f.Name, "fires/")
+		}) {
+			// CUE policies are compiled from disk: fires.cue and
+			// clean.cue, or package directories fires/ and clean/.
+			cueDir = a.WriteTo(t, t.TempDir())
+			names = []string{"fires", "clean"}
 		}
 		for _, name := range names {
 			var got diag.List
-			if strings.HasSuffix(name, ".cue") {
-				// A policy is compiled from a file on disk; positions are
-				// made relative to its directory.
-				dir := t.TempDir()
-				if err := os.WriteFile(filepath.Join(dir, name), a.MustGet(t, name), 0o644); err != nil {
-					t.Fatal(err)
+			if cueDir != "" {
+				path := filepath.Join(cueDir, name)
+				if _, err := os.Stat(path + ".cue"); err == nil {
+					path += ".cue"
+					name += ".cue"
+				} else {
+					name += "/"
 				}
-				got = lintCUE(t, filepath.Join(dir, name))
-				got.Relative(dir)
+				got = lintCUE(t, path)
+				got.Relative(cueDir)
+				for i := range got {
+					// Messages that name the input: the same on every machine.
+					got[i].Message = strings.ReplaceAll(got[i].Message, cueDir+string(filepath.Separator), "")
+				}
 				got.Sort()
 			} else {
 				got = lintJSON(name, a.MustGet(t, name), nil)
@@ -274,5 +284,25 @@ func TestNilConfig(t *testing.T) {
 	}
 	if got := lint.Lint(nil, nil, lint.Options{}); len(got) != 0 {
 		t.Errorf("Lint(nil, nil) = %v", got)
+	}
+}
+
+// TestCombine: the loader's findings and the linter's are merged and
+// sorted, and a finding repeated at another position of the same file is
+// kept once, at the earlier position.
+func TestCombine(t *testing.T) {
+	at := func(file string, line, col int) schema.Pos { return schema.Pos{File: file, Line: line, Col: col} }
+	dup := diag.Diagnostic{Pos: at("a.json", 9, 20), Severity: diag.Warning, Rule: "unknown-field", Path: "route.x", Message: "unknown field"}
+	first := dup
+	first.Pos = at("a.json", 9, 5)
+	other := dup
+	other.Pos = at("b.json", 1, 1)
+	noPath := diag.Diagnostic{Pos: at("a.json", 1, 1), Severity: diag.Error, Rule: "jsonm", Message: "m"}
+	noPath2 := noPath
+	noPath2.Pos = at("a.json", 2, 1)
+	got := lint.Combine(diag.List{dup, noPath2, first}, diag.List{other, noPath})
+	want := diag.List{noPath, noPath2, first, other}
+	if !slices.Equal(got, want) {
+		t.Errorf("Combine =\n%s\nwant\n%s", diagText(got), diagText(want))
 	}
 }

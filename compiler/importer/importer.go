@@ -18,9 +18,11 @@ package importer
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/format"
 
 	"github.com/mcroute/mcroute/compiler"
@@ -75,6 +77,9 @@ type Result struct {
 func Import(cfg *schema.Config, opts Options) (*Result, error) {
 	if cfg == nil {
 		return nil, fmt.Errorf("importer: no config")
+	}
+	if opts.Package != "" && (!ast.IsValidIdent(opts.Package) || ast.StringLabelNeedsQuoting(opts.Package)) {
+		return nil, fmt.Errorf("importer: package name %q is not a CUE identifier", opts.Package)
 	}
 	lang, err := compiler.PolicyLanguage()
 	if err != nil {
@@ -178,19 +183,26 @@ func (im *importer) file(opts Options) string {
 	return b.String()
 }
 
+// header writes the comment that says where the policy came from.
 func header(b *strings.Builder, opts Options) {
-	b.WriteString("// Imported by mcroute import")
+	line := "Imported by mcroute import"
 	if opts.Source != "" {
-		b.WriteString(" from ")
-		b.WriteString(opts.Source)
+		line += " from " + opts.Source
 	}
 	if len(opts.Params) > 0 {
-		b.WriteString(" with")
+		line += " with"
 		for _, k := range sortedKeys(opts.Params) {
-			fmt.Fprintf(b, " --param %s=%s", k, opts.Params[k])
+			line += fmt.Sprintf(" --param %s=%s", k, opts.Params[k])
 		}
 	}
-	b.WriteString(".\n")
+	// The comment is one line whatever the names hold.
+	line = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, line)
+	b.WriteString("// " + line + ".\n")
 }
 
 // routes writes a routes table: prefix → route when each entry has one
@@ -281,10 +293,10 @@ func (im *importer) pool(p *schema.Pool) value {
 	if p.KeepRoutingPrefix != parent.KeepRoutingPrefix {
 		o.add("keep_routing_prefix", boolean(p.KeepRoutingPrefix))
 	}
-	if p.Weights != nil && !sameFloats(p.Weights, parent.Weights) {
+	if p.Weights != nil && !slices.Equal(p.Weights, parent.Weights) {
 		o.add("weights", numbers(p.Weights))
 	}
-	if p.Tags != nil && !sameStrings(p.Tags, parent.Tags) {
+	if p.Tags != nil && !slices.Equal(p.Tags, parent.Tags) {
 		o.add("tags", strs(p.Tags))
 	}
 	if p.ErrorOnEmpty != nil && (parent.ErrorOnEmpty == nil || *p.ErrorOnEmpty != *parent.ErrorOnEmpty) {
@@ -301,7 +313,7 @@ func (im *importer) pool(p *schema.Pool) value {
 	}
 	for _, k := range sortedKeys(p.Extra) {
 		switch {
-		case !contains(mcrouterjson.PoolFields(), k):
+		case !slices.Contains(mcrouterjson.PoolFields(), k):
 			im.dropped(p.Pos, "pool %s: field %q is ignored by mcrouter and left out", p.Name, k)
 		case im.poolFields[k]:
 			o.add(k, anyValue(p.Extra[k]))
@@ -324,44 +336,4 @@ func sameServers(a, b []schema.Server) bool {
 	return true
 }
 
-func sameFloats(a, b []float64) bool {
-	if len(a) != len(b) || (a == nil) != (b == nil) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func sameStrings(a, b []string) bool {
-	if len(a) != len(b) || (a == nil) != (b == nil) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,11 +1,11 @@
 package importer_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +16,7 @@ import (
 	"github.com/mcroute/mcroute/compiler"
 	"github.com/mcroute/mcroute/compiler/importer"
 	"github.com/mcroute/mcroute/compiler/mcrouterjson"
+	"github.com/mcroute/mcroute/internal/corpus"
 	"github.com/mcroute/mcroute/internal/diag"
 	"github.com/mcroute/mcroute/internal/golden"
 	"github.com/mcroute/mcroute/schema"
@@ -40,7 +41,7 @@ func ignored(cfg *schema.Config) {
 	known := mcrouterjson.PoolFields()
 	for _, p := range cfg.Pools {
 		for k := range p.Extra {
-			if !contains(known, k) {
+			if !slices.Contains(known, k) {
 				delete(p.Extra, k)
 			}
 		}
@@ -48,21 +49,12 @@ func ignored(cfg *schema.Config) {
 	schema.WalkConfig(cfg, func(r schema.Route) bool {
 		info, _ := schema.LookupKind(r.Kind())
 		for k := range r.Meta().Extra {
-			if !contains(info.Fields, k) {
+			if !slices.Contains(info.Fields, k) {
 				delete(r.Meta().Extra, k)
 			}
 		}
 		return true
 	})
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // outcome is what became of one config.
@@ -120,57 +112,6 @@ func compileCUE(t *testing.T, src []byte) *schema.Config {
 	return res.Config
 }
 
-// corpusEntry is one row of testdata/mcrouter/MANIFEST.tsv.
-type corpusEntry struct {
-	Path, Kind, Params, Notes string
-}
-
-func readManifest(t *testing.T, dir string) []corpusEntry {
-	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []corpusEntry
-	s := bufio.NewScanner(f)
-	s.Scan() // header
-	for s.Scan() {
-		c := strings.Split(s.Text(), "\t")
-		if len(c) < 8 {
-			t.Fatalf("bad manifest row %q", s.Text())
-		}
-		out = append(out, corpusEntry{Path: c[0], Kind: c[1], Params: c[5], Notes: c[7]})
-	}
-	return out
-}
-
-// corpusInput returns a corpus config's text and params, with the
-// substitutions mcrouter's test harness makes.
-func corpusInput(t *testing.T, dir string, e corpusEntry) ([]byte, map[string]string) {
-	t.Helper()
-	text, err := os.ReadFile(filepath.Join(dir, e.Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text = []byte(strings.ReplaceAll(string(text), "START_TIME", "1700000000"))
-	text = []byte(strings.ReplaceAll(string(text), "localhost:PORT", "localhost:11211"))
-	params := map[string]string{}
-	for _, p := range strings.Split(e.Params, ",") {
-		if p != "" {
-			params[p] = "12345"
-		}
-	}
-	if e.Params == "POOL,PORT" {
-		params["POOL"] = "A"
-	}
-	if strings.HasSuffix(e.Path, "test_shadow_with_file.json") {
-		// Used by the @import'ed fragment.
-		params["PORT_SHADOW"] = "12346"
-	}
-	return text, params
-}
-
 // reason summarises why a config was not imported: its first error and how
 // many more there are.
 func reason(l diag.List, dir string) string {
@@ -205,11 +146,18 @@ func TestCorpusRoundTrip(t *testing.T) {
 	var table strings.Builder
 	table.WriteString("file\tresult\treason\n")
 	var imported, unsupported, invalid, dropped int
-	for _, e := range readManifest(t, dir) {
+	entries, err := corpus.Manifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
 		if e.Kind != "router-config" {
 			continue
 		}
-		text, params := corpusInput(t, dir, e)
+		text, params, err := corpus.Input(dir, e)
+		if err != nil {
+			t.Fatal(err)
+		}
 		o := roundTrip(t, filepath.Join(dir, e.Path), text, params)
 		switch {
 		case !o.loaded:
@@ -267,4 +215,13 @@ func TestExamplesRoundTrip(t *testing.T) {
 			t.Errorf("%s: not imported: %v %v", f, o.err, o.load)
 		}
 	}
+}
+
+func mustArchive(t testing.TB, path string) *golden.Archive {
+	t.Helper()
+	ar, err := txtar.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &golden.Archive{Archive: ar, Path: path}
 }

@@ -1,6 +1,8 @@
 package importer
 
 import (
+	"slices"
+
 	"github.com/mcroute/mcroute/compiler/mcrouterjson"
 	"github.com/mcroute/mcroute/schema"
 )
@@ -284,7 +286,7 @@ func (im *importer) extra(o *obj, r schema.Route) {
 	info, _ := schema.LookupKind(r.Kind())
 	for _, k := range sortedKeys(b.Extra) {
 		switch {
-		case !contains(info.Fields, k):
+		case !slices.Contains(info.Fields, k):
 			im.dropped(b.Pos, "%s field %q is ignored by mcrouter and left out", r.Kind(), k)
 		case im.kinds[r.Kind()][k]:
 			o.add(k, anyValue(b.Extra[k]))
@@ -328,7 +330,7 @@ func (im *importer) warmUpOptions(o *obj, n *schema.WarmUpRoute) {
 }
 
 func (im *importer) hashFunc(f string, pos schema.Pos) lit {
-	if !contains(mcrouterjson.HashFuncs(), f) {
+	if !slices.Contains(mcrouterjson.HashFuncs(), f) {
 		im.unsupported(pos, "hash function %q is not in the policy language (%v)", f, mcrouterjson.HashFuncs())
 	}
 	return str(f)
@@ -455,7 +457,7 @@ func (im *importer) failoverOptions(o *obj, fo *schema.FailoverOptions, pos sche
 
 func (im *importer) failoverPolicy(p *schema.FailoverPolicy) *obj {
 	o := &obj{}
-	if !contains(failoverPolicyTypes, p.Type) {
+	if !slices.Contains(failoverPolicyTypes, p.Type) {
 		im.unsupported(p.Pos, "failover_policy type %q is not in the policy language (%v)", p.Type, failoverPolicyTypes)
 	}
 	o.add("type", str(p.Type))

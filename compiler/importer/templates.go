@@ -1,7 +1,7 @@
 package importer
 
 import (
-	"sort"
+	"slices"
 
 	"github.com/mcroute/mcroute/schema"
 )
@@ -117,7 +117,7 @@ func (im *importer) replicated(n *schema.OperationSelectorRoute) value {
 			writeOps = append(writeOps, op)
 			continue
 		}
-		if ps, ok := readOne(r); ok && (pools == nil || sameStrings(ps, pools)) {
+		if ps, ok := readOne(r); ok && (pools == nil || slices.Equal(ps, pools)) {
 			pools = ps
 			readOps = append(readOps, op)
 			continue
@@ -170,7 +170,7 @@ func (im *importer) crossRegion(n *schema.OperationSelectorRoute) value {
 	for _, op := range sortedKeys(n.OperationPolicies) {
 		r := n.OperationPolicies[op]
 		if m, ok := r.(*schema.MissFailoverRoute); ok && plain(m) && !m.ReturnBestOnError {
-			if ps, ok := simplePoolRoutes(m.Children); ok && sameStrings(ps, pools) {
+			if ps, ok := simplePoolRoutes(m.Children); ok && slices.Equal(ps, pools) {
 				readOps = append(readOps, op)
 				continue
 			}
@@ -254,12 +254,5 @@ func (im *importer) poolNames(names []string, pos schema.Pos) list {
 
 // sameSet reports whether a and b hold the same strings.
 func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	x := append([]string(nil), a...)
-	y := append([]string(nil), b...)
-	sort.Strings(x)
-	sort.Strings(y)
-	return sameStrings(x, y)
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }

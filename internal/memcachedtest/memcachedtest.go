@@ -155,8 +155,38 @@ func (s *Server) Stop() {
 func (s *Server) Kill() { s.Stop() }
 
 // Freeze stops the process (SIGSTOP): it keeps its sockets but answers
-// nothing, so requests time out.
-func (s *Server) Freeze() { _ = s.cmd.Process.Signal(syscall.SIGSTOP) }
+// nothing, so requests time out. It returns once every thread of the
+// process is stopped (signal delivery is asynchronous), or after 2 seconds
+// where /proc cannot tell.
+func (s *Server) Freeze() {
+	_ = s.cmd.Process.Signal(syscall.SIGSTOP)
+	deadline := time.Now().Add(2 * time.Second)
+	for !s.stopped() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// stopped reports whether every thread of the process is in the stopped
+// state, according to /proc.
+func (s *Server) stopped() bool {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", s.cmd.Process.Pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return false
+		}
+		// pid (comm) state ...: comm may contain spaces, so look after
+		// its closing parenthesis.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
+}
 
 // Thaw resumes a frozen process (SIGCONT).
 func (s *Server) Thaw() { _ = s.cmd.Process.Signal(syscall.SIGCONT) }

@@ -137,4 +137,3 @@ echo "ok";
 		t.Errorf("server has x=%q %v", v, ok)
 	}
 }
-

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -112,11 +111,4 @@ func (c *conn) do(cmd, end string) []string {
 	c.t.Helper()
 	c.send(cmd)
 	return c.until(end)
-}
-
-func getenvDefault(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

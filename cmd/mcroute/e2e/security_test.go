@@ -129,9 +129,14 @@ func TestConnectionCap(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "mcrouter.json", withPorts(reloadV1, m))
 	metrics := fmt.Sprintf("127.0.0.1:%d", memcachedtest.FreePort(t))
 	p := serve(t, "--config", cfg, "--max-conns", "2", "--metrics-listen", metrics)
+	// The connection that waited for serve to listen must be gone.
+	waitFor(t, "no client connections", func() bool { return metric(scrape(t, metrics), "mcroute_client_connections") == "0" })
 	c1, c2 := p.dial(), p.dial()
-	c1.line("version\r\n")
-	c2.line("version\r\n")
+	for i, c := range []*client{c1, c2} {
+		if got := c.line("version\r\n"); !strings.HasPrefix(got, "VERSION ") {
+			t.Fatalf("connection %d under the cap: %q", i+1, got)
+		}
+	}
 	c3 := p.dial()
 	_ = c3.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	line, err := c3.r.ReadString('\n')

@@ -109,8 +109,6 @@ func (c *cueCompiler) protect(s stage) (ok bool, err error) {
 	return s.run()
 }
 
-var packageRE = regexp.MustCompile(`^package\s+([A-Za-z_#][A-Za-z0-9_]*)`)
-
 // read finds the policy's files and package name and reads them.
 func (c *cueCompiler) read() (bool, error) {
 	abs, err := filepath.Abs(c.path)

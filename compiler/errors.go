@@ -59,17 +59,11 @@ type cueError struct {
 	pos    []token.Pos
 }
 
-// splitCUEPath converts a CUE error path ("#Policy", "routes", "\"/a/b/\"",
-// "children", "0", "#pools") into config path steps and the definition or
-// hidden label the path goes into, if any. It returns false for paths inside
-// the schema's own definitions.
-func splitCUEPath(p []string) (segs []seg, tail string, ok bool) {
-	segs, tail, _, ok = splitCUEPathFull(p)
-	return segs, tail, ok
-}
-
-// splitCUEPathFull is splitCUEPath that also returns the whole path in
-// config path syntax, definitions included.
+// splitCUEPathFull converts a CUE error path ("#Policy", "routes",
+// "\"/a/b/\"", "children", "0", "#pools") into config path steps and the
+// definition or hidden label the path goes into, if any, and returns the
+// whole path in config path syntax, definitions included. It returns false
+// for paths inside the schema's own definitions.
 func splitCUEPathFull(p []string) (segs []seg, tail, full string, ok bool) {
 	for i, s := range p {
 		if strings.HasPrefix(s, "#") || strings.HasPrefix(s, "_") {

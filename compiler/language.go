@@ -15,6 +15,10 @@ type Language struct {
 	// RoutingOptions are the keys of routing_options (#RoutingOptions),
 	// sorted.
 	RoutingOptions []string
+	// HashFields are the fields of a hash object (#Hash), sorted.
+	HashFields []string
+	// ShadowFields are the fields of a shadow (#Shadow), sorted.
+	ShadowFields []string
 }
 
 // PolicyLanguage returns the names the policy language accepts. Each call
@@ -30,5 +34,7 @@ func PolicyLanguage() (Language, error) {
 	}
 	l.PoolFields = append([]string(nil), si.poolFields...)
 	l.RoutingOptions = append([]string(nil), si.routingOptions...)
+	l.HashFields = append([]string(nil), si.hashFields...)
+	l.ShadowFields = append([]string(nil), si.shadowFields...)
 	return l, nil
 }

@@ -30,6 +30,8 @@ type schemaInfo struct {
 	policyFields, poolFields []string
 	// routingOptions are #RoutingOptions's fields.
 	routingOptions []string
+	// hashFields are #Hash's fields; shadowFields #Shadow's.
+	hashFields, shadowFields []string
 	// lines holds each schema file's lines, by base name.
 	lines map[string][]string
 	err   error
@@ -107,6 +109,8 @@ var loadSchemaInfo = sync.OnceValue(func() *schemaInfo {
 	si.policyFields = fieldsOf(inst.LookupPath(cue.ParsePath("#Policy")))
 	si.poolFields = fieldsOf(inst.LookupPath(cue.ParsePath("#PoolFields")))
 	si.routingOptions = fieldsOf(inst.LookupPath(cue.ParsePath("#RoutingOptions")))
+	si.hashFields = fieldsOf(inst.LookupPath(cue.ParsePath("#Hash")))
+	si.shadowFields = fieldsOf(inst.LookupPath(cue.ParsePath("#Shadow")))
 	return si
 })
 

@@ -124,6 +124,13 @@ type Pool struct {
 	// Inline is set for a pool defined inside a route (PoolRoute's `pool`
 	// object or a `Pool` object) rather than under `pools`.
 	Inline bool
+	// FailureDomains, one per server when set, are the servers' failure
+	// domains, which DeterministicOrderPolicy's enable_failure_domains
+	// reads: numbers, or names that mcrouter hashes to numbers.
+	FailureDomains []FailureDomain
+	// PortOverride, when not 0, is the port of every server (addresses may
+	// then omit their port).
+	PortOverride int
 	// Discovery, when set, names a DNS name whose records give the servers;
 	// Servers then holds the last resolution (possibly empty).
 	Discovery *Discovery
@@ -135,6 +142,22 @@ type Pool struct {
 
 // ErrorOnEmptyOrDefault returns ErrorOnEmpty, defaulting to true.
 func (p *Pool) ErrorOnEmptyOrDefault() bool { return p.ErrorOnEmpty == nil || *p.ErrorOnEmpty }
+
+// FailureDomain is one entry of a pool's failure_domains: a number, or a
+// name (IsName) that mcrouter hashes to one.
+type FailureDomain struct {
+	Num    int64
+	Name   string
+	IsName bool
+}
+
+// String returns the domain as written.
+func (f FailureDomain) String() string {
+	if f.IsName {
+		return f.Name
+	}
+	return fmt.Sprint(f.Num)
+}
 
 // Discovery describes servers found through DNS.
 type Discovery struct {

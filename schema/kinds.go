@@ -48,8 +48,9 @@ func kindTable() []KindInfo {
 	return []KindInfo{
 		{Name: "PoolRoute", Doc: "hash to one server of a pool", ShortForm: true, Native: true,
 			Fields: []string{"pool", "hash", "shadows", "shadow_policy", "rates", "max_outstanding", "slow_warmup",
-				"asynclog", "asynclog_name", "shard_splits", "split_shard_fanout", "bucketize", "total_buckets",
-				"total_buckets_by_prefix", "bucketization_keyspace", "distribution_enabled", "pool_id", "useBucketHashSelector"}},
+				"asynclog", "asynclog_name", "axonlog", "shard_splits", "split_shard_fanout", "bucketize", "total_buckets",
+				"total_buckets_by_prefix", "bucketization_keyspace", "distribution_enabled", "pool_id", "useBucketHashSelector",
+				"axonlog_tier", "axonlog_keyspace", "axonlog_all_delete", "axonlog_default_region_filter"}},
 		{Name: "Pool", Doc: "every server of a pool, unhashed", ShortForm: true, Native: true},
 		{Name: "HashRoute", Doc: "hash to one child", ShortForm: true, Native: true,
 			Fields:      []string{"children", "hash_func", "salt", "weights", "tags", "error_on_empty", "bucketize", "client_fanout"},
@@ -117,10 +118,11 @@ func kindTable() []KindInfo {
 		{Name: "SaltedFailoverRoute", Doc: "failover within a pool with salted hashing", Native: true,
 			Fields: fields([]string{"pool", "hash", "shadows", "shadow_policy"}, failoverFields)},
 
-		// Read and written faithfully, not executed by mcroute serve.
-		{Name: "L1L2SizeSplitRoute", Doc: "large values in L2 with a sentinel in L1",
+		{Name: "L1L2SizeSplitRoute", Doc: "large values in L2 with a sentinel in L1", Native: true,
 			Fields:      []string{"l1", "l2", "threshold", "ttl_threshold", "failure_ttl", "both_full_set", "retries"},
 			RouteFields: []string{"l1", "l2"}},
+
+		// Read and written faithfully, not executed by mcroute serve.
 		{Name: "BigValueRoute", Doc: "split large values into chunks",
 			Fields: []string{"target", "split_threshold", "batch_size", "hide_reply_flag"}, RouteFields: []string{"target"}},
 		{Name: "LoadBalancerRoute", Doc: "pick by reported server load",

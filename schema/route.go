@@ -101,6 +101,82 @@ type PoolRoute struct {
 	// Asynclog is nil for mcrouter's default (true).
 	Asynclog     *bool
 	AsynclogName string
+	// ShardSplits spreads the keys of some shards (the digits between the
+	// key's first and second ':') over several split keys; keyed by shard
+	// id. Nil means no splits.
+	ShardSplits map[string]ShardSplit
+	// Bucketize hashes keys to one of TotalBuckets buckets (Ch3), then the
+	// decimal bucket id to a server; nil means mcrouter's default (false).
+	Bucketize *bool
+	// TotalBuckets is the number of buckets (required with Bucketize).
+	TotalBuckets int64
+	// TotalBucketsByPrefix co-locates the keys that start with a prefix in
+	// that many buckets.
+	TotalBucketsByPrefix map[string]int64
+	// BucketizationKeyspace names the bucket space (required with
+	// Bucketize); it only labels mcrouter's bucketization data.
+	BucketizationKeyspace string
+	// SlowWarmup sends part of the traffic of a server that is warming up
+	// (low hit rate) to another route; nil means off. mcroute serve does
+	// not implement it.
+	SlowWarmup *SlowWarmup
+}
+
+// HasOptions reports whether p sets any option besides its pool (its name
+// and Extra aside): when it does not, it means "PoolRoute|pool".
+func (p *PoolRoute) HasOptions() bool {
+	return !p.Hash.IsZero() || p.Shadows != nil || p.ShadowPolicy != "" || p.Rates != nil || p.Asynclog != nil ||
+		p.AsynclogName != "" || p.ShardSplits != nil || p.Bucketize != nil || p.TotalBuckets != 0 ||
+		p.TotalBucketsByPrefix != nil || p.BucketizationKeyspace != "" || p.SlowWarmup != nil
+}
+
+// ShardSplit is one entry of PoolRoute's shard_splits: an int (Object
+// false: Splits splits, deletes fanned out to all of them) or an object
+// describing a migration from OldSplitSize to NewSplitSize.
+type ShardSplit struct {
+	// Splits is the int form's split count, 1 to 677 (mcrouter caps larger
+	// values at 677).
+	Splits int
+	// Object records the object form; the fields below are only read then.
+	Object bool
+	// OldSplitSize and NewSplitSize are the split counts before and after
+	// the migration; 0 means 1.
+	OldSplitSize, NewSplitSize int
+	// SplitStart is when the migration starts (Unix seconds, default 0);
+	// MigrationPeriod how long it lasts (seconds, default 0).
+	SplitStart, MigrationPeriod int64
+	// FanoutDeletes sends deletes to every split (object form default
+	// false; the int form always fans out).
+	FanoutDeletes bool
+	Pos           Pos
+}
+
+// SlowWarmup is PoolRoute's slow_warmup.
+type SlowWarmup struct {
+	// Target receives the share of a warming server's requests
+	// (failoverTarget, required).
+	Target Route
+	// Settings are nil for mcrouter's defaults.
+	Settings *SlowWarmupSettings
+	Pos      Pos
+}
+
+// SlowWarmupSettings are slow_warmup's settings. A zero field means
+// mcrouter's default (not given).
+type SlowWarmupSettings struct {
+	// EnableThreshold and DisableThreshold are the hit rates in [0, 1]
+	// below which warm-up starts and above which it stops (required when
+	// settings are given; mcrouter's defaults without settings are 0.7 and
+	// 0.9).
+	EnableThreshold, DisableThreshold float64
+	// Start is the share of requests sent to the target at a 0% hit rate,
+	// in (0, 1) (default 0.1).
+	Start float64
+	// Step is the increment per 1% of hit rate, in (0, 100) (default 1).
+	Step float64
+	// MinRequests is the number of requests before the hit rate counts
+	// (default 100).
+	MinRequests int64
 }
 
 // PoolList is mcrouter's "Pool" type: the list of a pool's servers, one
@@ -297,6 +373,28 @@ type L1L2CacheRoute struct {
 	NcacheUpdatePeriod int64
 }
 
+// L1L2SizeSplitRoute stores small values in L1 and large ones (of
+// Threshold bytes or more) in L2, with a sentinel (client flag 0x20) in L1
+// that sends reads to L2. Other operations go to L1.
+type L1L2SizeSplitRoute struct {
+	Base
+	L1, L2 Route
+	// Threshold is the value size, in bytes, from which values go to L2
+	// (required; 0 sends everything to L1).
+	Threshold int64
+	// TTLThreshold keeps values with an exptime below it in L1 (default 0:
+	// off).
+	TTLThreshold int64
+	// FailureTTL caps the exptime of lease-sets stored in L1 when L2 fails;
+	// nil means 60.
+	FailureTTL *int64
+	// BothFullSet stores large values in both L1 and L2 (default false).
+	BothFullSet bool
+	// Retries is the number of retries of lease-get and gets when L2
+	// misses a value L1's sentinel points to; nil means 1 (at most 10).
+	Retries *int
+}
+
 // MigrateRoute moves traffic from one route to another starting at StartTime,
 // key by key over Interval seconds.
 type MigrateRoute struct {
@@ -404,7 +502,7 @@ type SaltedFailoverRoute struct {
 
 // Generic is a route kind that mcroute reads and writes faithfully but does
 // not execute (mcrouter-internal or specialised kinds such as
-// L1L2SizeSplitRoute or LoadBalancerRoute). Routes holds its route-valued
+// BigValueRoute or LoadBalancerRoute). Routes holds its route-valued
 // fields, Options the rest.
 type Generic struct {
 	Base
@@ -438,6 +536,7 @@ func (*RoutingGroupRoute) Kind() string        { return "RoutingGroupRoute" }
 func (*PrefixSelectorRoute) Kind() string      { return "PrefixSelectorRoute" }
 func (*WarmUpRoute) Kind() string              { return "WarmUpRoute" }
 func (*L1L2CacheRoute) Kind() string           { return "L1L2CacheRoute" }
+func (*L1L2SizeSplitRoute) Kind() string       { return "L1L2SizeSplitRoute" }
 func (*MigrateRoute) Kind() string             { return "MigrateRoute" }
 func (*ModifyKeyRoute) Kind() string           { return "ModifyKeyRoute" }
 func (*ModifyExptimeRoute) Kind() string       { return "ModifyExptimeRoute" }

@@ -42,6 +42,9 @@ func Edges(r Route) []Edge {
 	switch n := r.(type) {
 	case *PoolRoute:
 		shadows(n.Shadows)
+		if n.SlowWarmup != nil {
+			one("slow_warmup.failoverTarget", n.SlowWarmup.Target)
+		}
 	case *HashRoute:
 		list("children", n.Children)
 	case *AllSyncRoute:
@@ -80,6 +83,9 @@ func Edges(r Route) []Edge {
 		one("cold", n.Cold)
 		one("warm", n.Warm)
 	case *L1L2CacheRoute:
+		one("l1", n.L1)
+		one("l2", n.L2)
+	case *L1L2SizeSplitRoute:
 		one("l1", n.L1)
 		one("l2", n.L2)
 	case *MigrateRoute:

@@ -68,11 +68,10 @@ func main() {
 
 // layout says which CPU each process runs on.
 type layout struct {
-	name                   string
-	proxyCPU, backendCPU   string
-	loadCPU                string
-	proxyProcs             int
-	memcachedThreadsPerCPU int
+	name                 string
+	proxyCPU, backendCPU string
+	loadCPU              string
+	proxyProcs           int
 }
 
 func layoutFor(name string) layout {

@@ -85,7 +85,8 @@ func Import(cfg *schema.Config, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	im := &importer{cfg: cfg, kinds: map[string]map[string]bool{}, poolFields: set(lang.PoolFields), routingOptions: set(lang.RoutingOptions)}
+	im := &importer{cfg: cfg, kinds: map[string]map[string]bool{}, poolFields: set(lang.PoolFields), routingOptions: set(lang.RoutingOptions),
+		hashFields: set(lang.HashFields), shadowFields: set(lang.ShadowFields)}
 	for k, fs := range lang.Kinds {
 		im.kinds[k] = set(fs)
 	}
@@ -111,7 +112,10 @@ type importer struct {
 	kinds          map[string]map[string]bool
 	poolFields     map[string]bool
 	routingOptions map[string]bool
-	diags          diag.List
+	// hashFields and shadowFields are the fields of the language's hash
+	// objects and shadows.
+	hashFields, shadowFields map[string]bool
+	diags                    diag.List
 }
 
 func set(l []string) map[string]bool {
@@ -307,6 +311,20 @@ func (im *importer) pool(p *schema.Pool) value {
 	}
 	if p.Cluster != parent.Cluster {
 		o.add("cluster", str(p.Cluster))
+	}
+	if p.FailureDomains != nil && !slices.Equal(p.FailureDomains, parent.FailureDomains) {
+		l := list{}
+		for _, f := range p.FailureDomains {
+			if f.IsName {
+				l = append(l, str(f.Name))
+			} else {
+				l = append(l, integer(f.Num))
+			}
+		}
+		o.add("failure_domains", l)
+	}
+	if p.PortOverride != parent.PortOverride {
+		o.add("port_override", integer(int64(p.PortOverride)))
 	}
 	if p.Inherit != "" {
 		o.add("inherit", str(p.Inherit))

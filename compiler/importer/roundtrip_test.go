@@ -36,7 +36,7 @@ var graphOpts = cmp.Options{
 }
 
 // ignored removes from cfg the options mcrouter ignores, which Import leaves
-// out: unknown route and pool fields.
+// out: unknown route, pool and shadow fields.
 func ignored(cfg *schema.Config) {
 	known := mcrouterjson.PoolFields()
 	for _, p := range cfg.Pools {
@@ -46,7 +46,22 @@ func ignored(cfg *schema.Config) {
 			}
 		}
 	}
+	shadows := func(ss []schema.Shadow) {
+		for i := range ss {
+			for k := range ss[i].Extra {
+				if !slices.Contains(mcrouterjson.ShadowFields(), k) {
+					delete(ss[i].Extra, k)
+				}
+			}
+		}
+	}
 	schema.WalkConfig(cfg, func(r schema.Route) bool {
+		switch n := r.(type) {
+		case *schema.PoolRoute:
+			shadows(n.Shadows)
+		case *schema.ShadowRoute:
+			shadows(n.Shadows)
+		}
 		info, _ := schema.LookupKind(r.Kind())
 		for k := range r.Meta().Extra {
 			if !slices.Contains(info.Fields, k) {

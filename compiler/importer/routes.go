@@ -186,6 +186,22 @@ func (im *importer) body(r schema.Route, top bool) value {
 		}
 		o.add("l1", im.route(n.L1, false))
 		o.add("l2", im.route(n.L2, false))
+	case *schema.L1L2SizeSplitRoute:
+		o.add("threshold", integer(n.Threshold))
+		if n.TTLThreshold != 0 {
+			o.add("ttl_threshold", integer(n.TTLThreshold))
+		}
+		if n.FailureTTL != nil {
+			o.add("failure_ttl", integer(*n.FailureTTL))
+		}
+		if n.BothFullSet {
+			o.add("both_full_set", boolean(true))
+		}
+		if n.Retries != nil {
+			o.add("retries", integer(int64(*n.Retries)))
+		}
+		o.add("l1", im.route(n.L1, false))
+		o.add("l2", im.route(n.L2, false))
 	case *schema.MigrateRoute:
 		o.add("start_time", integer(n.StartTime))
 		if n.Interval != 0 {
@@ -315,6 +331,70 @@ func (im *importer) poolRouteOptions(o *obj, n *schema.PoolRoute) {
 	if n.AsynclogName != "" {
 		o.add("asynclog_name", str(n.AsynclogName))
 	}
+	if n.ShardSplits != nil {
+		splits := &obj{fold: true}
+		for _, k := range sortedKeys(n.ShardSplits) {
+			sp := n.ShardSplits[k]
+			if !sp.Object {
+				splits.add(k, integer(int64(sp.Splits)))
+				continue
+			}
+			m := &obj{}
+			if sp.OldSplitSize != 0 {
+				m.add("old_split_size", integer(int64(sp.OldSplitSize)))
+			}
+			if sp.NewSplitSize != 0 {
+				m.add("new_split_size", integer(int64(sp.NewSplitSize)))
+			}
+			if sp.SplitStart != 0 {
+				m.add("split_start", integer(sp.SplitStart))
+			}
+			if sp.MigrationPeriod != 0 {
+				m.add("migration_period", integer(sp.MigrationPeriod))
+			}
+			if sp.FanoutDeletes {
+				m.add("fanout_deletes", boolean(true))
+			}
+			splits.add(k, m)
+		}
+		o.add("shard_splits", splits)
+	}
+	if n.Bucketize != nil {
+		o.add("bucketize", boolean(*n.Bucketize))
+	}
+	if n.TotalBuckets != 0 {
+		o.add("total_buckets", integer(n.TotalBuckets))
+	}
+	if n.TotalBucketsByPrefix != nil {
+		m := &obj{fold: true}
+		for _, k := range sortedKeys(n.TotalBucketsByPrefix) {
+			m.add(k, integer(n.TotalBucketsByPrefix[k]))
+		}
+		o.add("total_buckets_by_prefix", m)
+	}
+	if n.BucketizationKeyspace != "" {
+		o.add("bucketization_keyspace", str(n.BucketizationKeyspace))
+	}
+	if sw := n.SlowWarmup; sw != nil {
+		m := &obj{}
+		m.add("failoverTarget", im.route(sw.Target, false))
+		if st := sw.Settings; st != nil {
+			so := &obj{}
+			so.add("enable_threshold", number(st.EnableThreshold))
+			so.add("disable_threshold", number(st.DisableThreshold))
+			if st.Start != 0 {
+				so.add("start", number(st.Start))
+			}
+			if st.Step != 0 {
+				so.add("step", number(st.Step))
+			}
+			if st.MinRequests != 0 {
+				so.add("min_requests", integer(st.MinRequests))
+			}
+			m.add("settings", so)
+		}
+		o.add("slow_warmup", m)
+	}
 }
 
 func (im *importer) warmUpOptions(o *obj, n *schema.WarmUpRoute) {
@@ -347,16 +427,24 @@ func (im *importer) hash(h *schema.Hash, pos schema.Pos) *obj {
 	if h.Weights != nil {
 		o.add("weights", im.weights(h.Weights, pos))
 	}
-	if len(h.Extra) > 0 {
-		im.unsupported(pos, "hash options %v are not in the policy language", sortedKeys(h.Extra))
+	var missing []string
+	for _, k := range sortedKeys(h.Extra) {
+		if im.hashFields[k] {
+			o.add(k, anyValue(h.Extra[k]))
+		} else {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		im.unsupported(pos, "hash options %v are not in the policy language", missing)
 	}
 	return o
 }
 
 func (im *importer) weights(ws []float64, pos schema.Pos) list {
 	for _, w := range ws {
-		if !(w >= 0 && w <= 1) {
-			im.unsupported(pos, "weight %g: the policy language requires weights in [0, 1]", w)
+		if !(w >= 0) {
+			im.unsupported(pos, "weight %g: the policy language requires weights of 0 or more", w)
 		}
 	}
 	return numbers(ws)
@@ -401,8 +489,19 @@ func (im *importer) shadows(ss []schema.Shadow) list {
 			}
 			o.add("requests_fraction", number(*s.RequestsFraction))
 		}
-		if len(s.Extra) > 0 {
-			im.unsupported(s.Pos, "shadow options %v are not in the policy language", sortedKeys(s.Extra))
+		var missing []string
+		for _, k := range sortedKeys(s.Extra) {
+			switch {
+			case !slices.Contains(mcrouterjson.ShadowFields(), k):
+				im.dropped(s.Pos, "shadow field %q is ignored by mcrouter and left out", k)
+			case im.shadowFields[k]:
+				o.add(k, anyValue(s.Extra[k]))
+			default:
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			im.unsupported(s.Pos, "shadow options %v are not in the policy language", missing)
 		}
 		o.add("target", im.route(s.Target, false))
 		out = append(out, o)

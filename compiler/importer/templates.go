@@ -55,7 +55,7 @@ func poolList(r schema.Route) (string, bool) {
 // simplePoolRoute returns the pool of a plain PoolRoute without options.
 func simplePoolRoute(r schema.Route) (string, bool) {
 	p, ok := r.(*schema.PoolRoute)
-	if !ok || !plain(p) || p.Hash != nil || p.Shadows != nil || p.ShadowPolicy != "" || p.Rates != nil || p.Asynclog != nil || p.AsynclogName != "" {
+	if !ok || !plain(p) || p.Hash != nil || p.HasOptions() {
 		return "", false
 	}
 	return p.Pool, true

@@ -1,9 +1,7 @@
 package lint_test
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,34 +9,10 @@ import (
 
 	"golang.org/x/tools/txtar"
 
+	"github.com/mcroute/mcroute/internal/corpus"
 	"github.com/mcroute/mcroute/internal/diag"
 	"github.com/mcroute/mcroute/internal/golden"
 )
-
-// corpusEntry is one row of testdata/mcrouter/MANIFEST.tsv.
-type corpusEntry struct {
-	Path, Kind, Params, Notes string
-}
-
-func readManifest(t *testing.T, dir string) []corpusEntry {
-	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []corpusEntry
-	s := bufio.NewScanner(f)
-	s.Scan() // header
-	for s.Scan() {
-		c := strings.Split(s.Text(), "\t")
-		if len(c) < 8 {
-			t.Fatalf("bad manifest row %q", s.Text())
-		}
-		out = append(out, corpusEntry{Path: c[0], Kind: c[1], Params: c[5], Notes: c[7]})
-	}
-	return out
-}
 
 // invalidCorpus maps the corpus configs mcrouter rejects to the rule that
 // must say why.
@@ -51,7 +25,7 @@ var invalidCorpus = map[string]string{
 	"mcrouter/test/test_regional_replicated_pools.json": "unknown-pool",
 	// Not marked in MANIFEST.tsv, but mcrouter refuses it: "maximum
 	// number of retries is 10" (L1L2SizeSplitRoute factory).
-	"mcrouter/test/test_basic_l1_l2_sizesplit_retry_invalid.json": "schema",
+	"mcrouter/test/test_basic_l1_l2_sizesplit_retry_invalid.json": "invalid-value",
 }
 
 // TestCorpus lints every router config of mcrouter's own test suite, with
@@ -70,29 +44,18 @@ func TestCorpus(t *testing.T) {
 	var table strings.Builder
 	table.WriteString("file\terrors\twarnings\tinfos\trules\n")
 	linted, rejected := 0, 0
-	for _, e := range readManifest(t, dir) {
+	entries, err := corpus.Manifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
 		if e.Kind != "router-config" {
 			fmt.Fprintf(&table, "%s\t-\t-\t-\tskipped: %s\n", e.Path, e.Kind)
 			continue
 		}
-		text, err := os.ReadFile(filepath.Join(dir, e.Path))
+		text, params, err := corpus.Input(dir, e)
 		if err != nil {
 			t.Fatal(err)
-		}
-		// Placeholders the Python harness substitutes.
-		text = []byte(strings.ReplaceAll(string(text), "START_TIME", "1700000000"))
-		text = []byte(strings.ReplaceAll(string(text), "localhost:PORT", "localhost:11211"))
-		params := map[string]string{}
-		for _, p := range strings.Split(e.Params, ",") {
-			if p != "" {
-				params[p] = "12345"
-			}
-		}
-		if e.Params == "POOL,PORT" {
-			params["POOL"] = "A"
-		}
-		if strings.HasSuffix(e.Path, "test_shadow_with_file.json") {
-			params["PORT_SHADOW"] = "12346"
 		}
 		got := lintJSON(filepath.Join(abs, e.Path), text, params)
 		got.Relative(abs)

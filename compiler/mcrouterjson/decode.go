@@ -882,11 +882,15 @@ func (d *decoder) poolFromObject(path, name string, v, orig *jsonm.Value) *schem
 		case "cluster":
 			p.Cluster, _ = d.wantString(fp, val)
 		case "weights":
-			p.Weights = d.wantFloats(fp, val)
-			for i, w := range p.Weights {
-				if w < 0 || w > 1 || math.IsNaN(w) {
-					d.errorf(index(fp, i), val.Arr[i], RuleInvalidValue, "weight %g is outside [0, 1]", w)
+			p.Weights = d.weights(fp, val)
+		case "failure_domains":
+			p.FailureDomains = d.failureDomains(fp, val)
+		case "port_override":
+			if n, ok := d.wantInt(fp, val); ok {
+				if n < 1 || n > 65535 {
+					d.errorf(fp, val, RuleInvalidValue, "port_override %d is not a port (1..65535)", n)
 				}
+				p.PortOverride = int(n)
 			}
 		case "tags":
 			p.Tags = d.wantStrings(fp, val)
@@ -919,6 +923,9 @@ func (d *decoder) poolFromObject(path, name string, v, orig *jsonm.Value) *schem
 			addExtra(&p.Extra, m.Key, val)
 		}
 	}
+	if fd := v.Get("failure_domains"); p.FailureDomains != nil && len(p.FailureDomains) != len(p.Servers) {
+		d.errorf(join(path, "failure_domains"), fd, RuleInvalidValue, "failure_domains has %d entries for %d servers: mcrouter needs one per server", len(p.FailureDomains), len(p.Servers))
+	}
 	if v.Get("server_list_from_pool") != nil {
 		d.warnf(join(path, "server_list_from_pool"), v.Get("server_list_from_pool"), RuleRemovedType, "server_list_from_pool is obsolete: current mcrouter ignores it and needs \"servers\"")
 	} else if v.Get("servers") == nil && p.Discovery == nil {
@@ -926,6 +933,46 @@ func (d *decoder) poolFromObject(path, name string, v, orig *jsonm.Value) *schem
 		p.Servers = []schema.Server{}
 	}
 	return p
+}
+
+// weights decodes a list of weights. mcrouter reads any number: a weight
+// above 1 acts as 1 (the server keeps every key the hash gives it), which is
+// likely a mistake (a warning); a negative weight is an error.
+func (d *decoder) weights(path string, v *jsonm.Value) []float64 {
+	ws := d.wantFloats(path, v)
+	for i, w := range ws {
+		switch {
+		case w < 0 || math.IsNaN(w):
+			d.errorf(index(path, i), v.Arr[i], RuleInvalidValue, "weight %g is negative; weights are in [0, 1]", w)
+		case w > 1:
+			d.warnf(index(path, i), v.Arr[i], RuleInvalidValue, "weight %g is above 1: mcrouter accepts it and hashes as if it were 1 (weights are in [0, 1])", w)
+		}
+	}
+	return ws
+}
+
+// failureDomains decodes a pool's failure_domains: numbers (0 to 2^32-1) or
+// names.
+func (d *decoder) failureDomains(path string, v *jsonm.Value) []schema.FailureDomain {
+	if v.Kind != jsonm.Array {
+		d.errorf(path, v, RuleInvalidValue, "failure_domains must be a list, one per server, not %s", v.Kind)
+		return nil
+	}
+	out := make([]schema.FailureDomain, 0, len(v.Arr))
+	for i, e := range v.Arr {
+		fp := index(path, i)
+		switch e.Kind {
+		case jsonm.String:
+			out = append(out, schema.FailureDomain{Name: e.Str, IsName: true})
+		default:
+			n, ok := d.wantInt(fp, e)
+			if ok && (n < 0 || n > math.MaxUint32) {
+				d.errorf(fp, e, RuleInvalidValue, "failure domain %d is out of range 0..%d", n, uint32(math.MaxUint32))
+			}
+			out = append(out, schema.FailureDomain{Num: n})
+		}
+	}
+	return out
 }
 
 func hasPortOverride(pool *jsonm.Value) bool {

@@ -89,14 +89,6 @@ func (k *kindDecoder) integer(key string, min, max int64) (int64, bool) {
 	return n, ok
 }
 
-func (k *kindDecoder) number(key string) (float64, bool) {
-	v := k.get(key)
-	if v == nil {
-		return 0, false
-	}
-	return k.d.wantFloat(k.at(key), v)
-}
-
 func (k *kindDecoder) routeOpt(key string) schema.Route {
 	if v := k.get(key); v != nil {
 		return k.d.one(k.at(key), v)
@@ -225,7 +217,7 @@ func (d *decoder) hashSpec(path string, v *jsonm.Value) *schema.Hash {
 			case "salt":
 				h.Salt, _ = d.wantString(fp, m.Value)
 			case "weights":
-				h.Weights = d.wantFloats(fp, m.Value)
+				h.Weights = d.weights(fp, m.Value)
 			default:
 				addExtra(&h.Extra, m.Key, m.Value)
 			}
@@ -300,6 +292,12 @@ func (d *decoder) shadows(path string, v *jsonm.Value) []schema.Shadow {
 	return out
 }
 
+// shadowFields are the keys of a shadow that mcrouter reads.
+var shadowFields = []string{"target", "index_range", "key_fraction_range", "key_fraction_range_rv", "keys_to_shadow", "requests_fraction"}
+
+// ShadowFields returns the keys of a shadow entry that mcrouter reads.
+func ShadowFields() []string { return append([]string(nil), shadowFields...) }
+
 func (d *decoder) shadow(p string, e *jsonm.Value) (schema.Shadow, bool) {
 	s := schema.Shadow{Pos: d.pos(p, e)}
 	if e.Kind != jsonm.Object {
@@ -343,7 +341,16 @@ func (d *decoder) shadow(p string, e *jsonm.Value) (schema.Shadow, bool) {
 			if f, ok := d.wantFloat(fp, m.Value); ok {
 				s.RequestsFraction = &f
 			}
+		case "key_fraction_range_rv":
+			if _, ok := d.wantString(fp, m.Value); ok {
+				addExtra(&s.Extra, m.Key, m.Value)
+			}
 		default:
+			if d.opts.Dialect == Policy {
+				// The policy's schema reports it.
+				continue
+			}
+			d.warnf(fp, m.Value, RuleUnknownField, "unknown shadow field %q is ignored by mcrouter%s", m.Key, suggest.Hint(m.Key, shadowFields))
 			addExtra(&s.Extra, m.Key, m.Value)
 		}
 	}
@@ -525,6 +532,13 @@ func (k *kindDecoder) decode() schema.Route {
 		}
 		r.Asynclog = k.boolPtr("asynclog")
 		r.AsynclogName = k.str("asynclog_name")
+		if v := k.get("shard_splits"); v != nil {
+			r.ShardSplits = d.shardSplits(k.at("shard_splits"), v)
+		}
+		k.bucketize(r)
+		if v := k.get("slow_warmup"); v != nil {
+			r.SlowWarmup = d.slowWarmup(k.at("slow_warmup"), v)
+		}
 		return r
 	case "Pool":
 		r := &schema.PoolList{Base: k.base()}
@@ -556,7 +570,7 @@ func (k *kindDecoder) decode() schema.Route {
 			}
 			r.Hash.Salt = k.str("salt")
 			if v := k.get("weights"); v != nil {
-				r.Hash.Weights = d.wantFloats(k.at("weights"), v)
+				r.Hash.Weights = d.weights(k.at("weights"), v)
 			}
 			r.ErrorOnEmpty = k.boolPtr("error_on_empty")
 		}
@@ -602,7 +616,7 @@ func (k *kindDecoder) decode() schema.Route {
 			r.Salt = k.str("salt")
 			r.ThreadLocalFailover = k.boolean("thread_local_failover")
 			if v := k.get("weights"); v != nil {
-				r.Weights = d.wantFloats(k.at("weights"), v)
+				r.Weights = d.weights(k.at("weights"), v)
 			}
 			r.FailoverOptions = k.failoverOptions()
 		}
@@ -657,6 +671,23 @@ func (k *kindDecoder) decode() schema.Route {
 		}
 		r.NcacheExptime, _ = k.integer("ncacheExptime", 0, 1<<31-1)
 		r.NcacheUpdatePeriod, _ = k.integer("ncacheUpdatePeriod", 0, 1<<31-1)
+		return r
+	case "L1L2SizeSplitRoute":
+		r := &schema.L1L2SizeSplitRoute{Base: k.base()}
+		r.L1 = k.routeReq("l1")
+		r.L2 = k.routeReq("l2")
+		if k.require("threshold") != nil {
+			r.Threshold, _ = k.integer("threshold", 0, 1<<62)
+		}
+		r.TTLThreshold, _ = k.integer("ttl_threshold", 0, 1<<31-1)
+		if n, ok := k.integer("failure_ttl", 1, 1<<31-1); ok {
+			r.FailureTTL = &n
+		}
+		r.BothFullSet = k.boolean("both_full_set")
+		if n, ok := k.integer("retries", 1, 10); ok {
+			c := int(n)
+			r.Retries = &c
+		}
 		return r
 	case "MigrateRoute":
 		r := &schema.MigrateRoute{Base: k.base()}
@@ -824,4 +855,188 @@ func (d *decoder) generic(path string, src *jsonm.Value, info schema.KindInfo, c
 		}
 	}
 	return g
+}
+
+// maxShardSplits is mcrouter's cap on a shard's split count (26*26+1: the
+// split suffixes are two letters).
+const maxShardSplits = 26*26 + 1
+
+// shardSplits decodes PoolRoute's shard_splits: shard id → split count, or
+// → {old_split_size, new_split_size, split_start, migration_period,
+// fanout_deletes}.
+func (d *decoder) shardSplits(path string, v *jsonm.Value) map[string]schema.ShardSplit {
+	if v.Kind != jsonm.Object {
+		d.errorf(path, v, RuleInvalidValue, "shard_splits must be an object of shard id to split count, not %s", v.Kind)
+		return nil
+	}
+	d.duplicates(path, v)
+	out := map[string]schema.ShardSplit{}
+	size := func(fp string, v *jsonm.Value) int {
+		n, ok := d.wantInt(fp, v)
+		switch {
+		case !ok:
+			return 0
+		case n <= 0:
+			d.errorf(fp, v, RuleInvalidValue, "a shard split count must be positive, not %d", n)
+			return 0
+		case n > maxShardSplits:
+			d.warnf(fp, v, RuleInvalidValue, "shard split count %d is above %d: mcrouter uses %d", n, maxShardSplits, maxShardSplits)
+		}
+		return int(n)
+	}
+	for _, m := range v.Obj {
+		fp := join(path, m.Key)
+		sp := schema.ShardSplit{Pos: d.pos(fp, m.Value)}
+		switch m.Value.Kind {
+		case jsonm.Int, jsonm.Float:
+			sp.Splits = size(fp, m.Value)
+		case jsonm.Object:
+			sp.Object = true
+			for _, f := range m.Value.Obj {
+				ffp := join(fp, f.Key)
+				switch f.Key {
+				case "old_split_size":
+					sp.OldSplitSize = size(ffp, f.Value)
+				case "new_split_size":
+					sp.NewSplitSize = size(ffp, f.Value)
+				case "split_start", "migration_period":
+					n, ok := d.wantInt(ffp, f.Value)
+					if ok && n < 0 {
+						d.errorf(ffp, f.Value, RuleInvalidValue, "%s must not be negative", f.Key)
+					}
+					if f.Key == "split_start" {
+						sp.SplitStart = n
+					} else {
+						sp.MigrationPeriod = n
+					}
+				case "fanout_deletes":
+					sp.FanoutDeletes, _ = d.wantBool(ffp, f.Value)
+				default:
+					d.warnf(ffp, f.Value, RuleUnknownField, "unknown shard split field %q is ignored by mcrouter%s", f.Key,
+						suggest.Hint(f.Key, []string{"old_split_size", "new_split_size", "split_start", "migration_period", "fanout_deletes"}))
+				}
+			}
+		default:
+			d.errorf(fp, m.Value, RuleInvalidValue, "the split of shard %q must be a count or an object, not %s", m.Key, m.Value.Kind)
+			continue
+		}
+		out[m.Key] = sp
+	}
+	return out
+}
+
+// bucketize decodes PoolRoute's bucketization options.
+func (k *kindDecoder) bucketize(r *schema.PoolRoute) {
+	d := k.d
+	r.Bucketize = k.boolPtr("bucketize")
+	r.TotalBuckets, _ = k.integer("total_buckets", 1, 1<<62)
+	r.BucketizationKeyspace = k.str("bucketization_keyspace")
+	if v := k.get("total_buckets_by_prefix"); v != nil {
+		p := k.at("total_buckets_by_prefix")
+		if v.Kind != jsonm.Object {
+			d.errorf(p, v, RuleInvalidValue, "total_buckets_by_prefix must be an object of key prefix to bucket count")
+		} else {
+			r.TotalBucketsByPrefix = map[string]int64{}
+			for _, m := range v.Obj {
+				fp := join(p, m.Key)
+				if n, ok := d.wantInt(fp, m.Value); ok {
+					if n < 1 || (r.TotalBuckets > 0 && n > r.TotalBuckets) {
+						d.errorf(fp, m.Value, RuleInvalidValue, "bucket count %d for prefix %q must be in 1..total_buckets", n, m.Key)
+					}
+					r.TotalBucketsByPrefix[m.Key] = n
+				}
+			}
+		}
+	}
+	if r.Bucketize != nil && *r.Bucketize {
+		if k.v.Get("total_buckets") == nil {
+			d.errorf(k.path, k.v, RuleRequiredField, "bucketize needs \"total_buckets\"")
+		}
+		if k.v.Get("bucketization_keyspace") == nil {
+			d.errorf(k.path, k.v, RuleRequiredField, "bucketize needs \"bucketization_keyspace\"")
+		}
+	}
+}
+
+// slowWarmup decodes PoolRoute's slow_warmup {failoverTarget, settings}.
+func (d *decoder) slowWarmup(path string, v *jsonm.Value) *schema.SlowWarmup {
+	if v.Kind != jsonm.Object {
+		d.errorf(path, v, RuleInvalidValue, "slow_warmup must be an object {failoverTarget, settings}")
+		return nil
+	}
+	sw := &schema.SlowWarmup{Pos: d.pos(path, v)}
+	for _, m := range v.Obj {
+		fp := join(path, m.Key)
+		switch m.Key {
+		case "failoverTarget":
+			sw.Target = d.one(fp, m.Value)
+		case "settings":
+			sw.Settings = d.slowWarmupSettings(fp, m.Value)
+		default:
+			d.warnf(fp, m.Value, RuleUnknownField, "unknown slow_warmup field %q is ignored by mcrouter (want failoverTarget, settings)", m.Key)
+		}
+	}
+	if v.Get("failoverTarget") == nil {
+		d.errorf(path, v, RuleRequiredField, "slow_warmup needs \"failoverTarget\"")
+	}
+	return sw
+}
+
+func (d *decoder) slowWarmupSettings(path string, v *jsonm.Value) *schema.SlowWarmupSettings {
+	if v.Kind != jsonm.Object {
+		d.errorf(path, v, RuleInvalidValue, "slow_warmup settings must be an object")
+		return nil
+	}
+	st := &schema.SlowWarmupSettings{}
+	for _, m := range v.Obj {
+		fp := join(path, m.Key)
+		var f float64
+		var ok bool
+		if m.Key != "min_requests" {
+			f, ok = d.wantFloat(fp, m.Value)
+			if !ok {
+				continue
+			}
+		}
+		switch m.Key {
+		case "enable_threshold", "disable_threshold":
+			if f < 0 || f > 1 {
+				d.errorf(fp, m.Value, RuleInvalidValue, "%s must be in [0, 1], not %g", m.Key, f)
+			}
+			if m.Key == "enable_threshold" {
+				st.EnableThreshold = f
+			} else {
+				st.DisableThreshold = f
+			}
+		case "start":
+			if f <= 0 || f >= 1 {
+				d.errorf(fp, m.Value, RuleInvalidValue, "start must be in (0, 1), not %g", f)
+			}
+			st.Start = f
+		case "step":
+			if f <= 0 || f >= 100 {
+				d.errorf(fp, m.Value, RuleInvalidValue, "step must be in (0, 100), not %g", f)
+			}
+			st.Step = f
+		case "min_requests":
+			if n, ok := d.wantInt(fp, m.Value); ok {
+				if n <= 0 {
+					d.errorf(fp, m.Value, RuleInvalidValue, "min_requests must be positive, not %d", n)
+				}
+				st.MinRequests = n
+			}
+		default:
+			d.warnf(fp, m.Value, RuleUnknownField, "unknown slow_warmup setting %q is ignored by mcrouter%s", m.Key,
+				suggest.Hint(m.Key, []string{"enable_threshold", "disable_threshold", "start", "step", "min_requests"}))
+		}
+	}
+	for _, req := range []string{"enable_threshold", "disable_threshold"} {
+		if v.Get(req) == nil {
+			d.errorf(path, v, RuleRequiredField, "slow_warmup settings need %q", req)
+		}
+	}
+	if v.Get("enable_threshold") != nil && v.Get("disable_threshold") != nil && !(st.EnableThreshold < st.DisableThreshold) {
+		d.errorf(path, v, RuleInvalidValue, "enable_threshold must be below disable_threshold")
+	}
+	return st
 }

@@ -143,6 +143,20 @@ func (e *emitter) pool(p *schema.Pool) any {
 	if p.Cluster != "" {
 		rest["cluster"] = p.Cluster
 	}
+	if p.FailureDomains != nil {
+		fd := make(array, len(p.FailureDomains))
+		for i, f := range p.FailureDomains {
+			if f.IsName {
+				fd[i] = f.Name
+			} else {
+				fd[i] = f.Num
+			}
+		}
+		rest["failure_domains"] = fd
+	}
+	if p.PortOverride != 0 {
+		rest["port_override"] = int64(p.PortOverride)
+	}
 	for k, v := range p.Extra {
 		if _, ok := rest[k]; !ok {
 			rest[k] = anyValue(v)
@@ -217,7 +231,7 @@ func (e *emitter) short(r schema.Route, def bool) (string, bool) {
 	case *schema.PoolRoute:
 		// A named PoolRoute keeps its name in object form: it also names
 		// the pool's asynclog.
-		if n.Hash.IsZero() && b.Name == "" && n.Shadows == nil && n.ShadowPolicy == "" && n.Rates == nil && n.Asynclog == nil && n.AsynclogName == "" {
+		if b.Name == "" && !n.HasOptions() {
 			return "PoolRoute|" + n.Pool, true
 		}
 	case *schema.PoolList:
@@ -316,6 +330,67 @@ func (e *emitter) objectOf(r schema.Route, def bool) any {
 		}
 		if n.AsynclogName != "" {
 			set("asynclog_name", n.AsynclogName)
+		}
+		if n.ShardSplits != nil {
+			set("shard_splits", shardSplitsValue(n.ShardSplits))
+		}
+		if n.Bucketize != nil {
+			set("bucketize", *n.Bucketize)
+		}
+		if n.TotalBuckets != 0 {
+			set("total_buckets", n.TotalBuckets)
+		}
+		if n.TotalBucketsByPrefix != nil {
+			m := map[string]any{}
+			for k, v := range n.TotalBucketsByPrefix {
+				m[k] = v
+			}
+			o := &object{}
+			addSorted(o, m)
+			set("total_buckets_by_prefix", o)
+		}
+		if n.BucketizationKeyspace != "" {
+			set("bucketization_keyspace", n.BucketizationKeyspace)
+		}
+		if sw := n.SlowWarmup; sw != nil {
+			m := map[string]any{}
+			if sw.Target != nil {
+				m["failoverTarget"] = e.route(sw.Target)
+			}
+			if st := sw.Settings; st != nil {
+				sm := map[string]any{"enable_threshold": st.EnableThreshold, "disable_threshold": st.DisableThreshold}
+				if st.Start != 0 {
+					sm["start"] = st.Start
+				}
+				if st.Step != 0 {
+					sm["step"] = st.Step
+				}
+				if st.MinRequests != 0 {
+					sm["min_requests"] = st.MinRequests
+				}
+				so := &object{}
+				addSorted(so, sm)
+				m["settings"] = so
+			}
+			o := &object{}
+			addSorted(o, m)
+			set("slow_warmup", o)
+		}
+	case *schema.L1L2SizeSplitRoute:
+		setRoute("l1", n.L1)
+		setRoute("l2", n.L2)
+		set("threshold", n.Threshold)
+		if n.TTLThreshold != 0 {
+			set("ttl_threshold", n.TTLThreshold)
+		}
+		if n.FailureTTL != nil {
+			set("failure_ttl", *n.FailureTTL)
+		}
+		if n.BothFullSet {
+			set("both_full_set", true)
+		}
+		if n.Retries != nil {
+			set("retries", int64(*n.Retries))
 		}
 	case *schema.PoolList:
 		// Only reached with Extra or a name at a use site.
@@ -655,6 +730,38 @@ func hashValue(h *schema.Hash) any {
 		}
 	}
 	addSorted(o, m)
+	return o
+}
+
+func shardSplitsValue(m map[string]schema.ShardSplit) any {
+	out := map[string]any{}
+	for k, sp := range m {
+		if !sp.Object {
+			out[k] = int64(sp.Splits)
+			continue
+		}
+		f := map[string]any{}
+		if sp.OldSplitSize != 0 {
+			f["old_split_size"] = int64(sp.OldSplitSize)
+		}
+		if sp.NewSplitSize != 0 {
+			f["new_split_size"] = int64(sp.NewSplitSize)
+		}
+		if sp.SplitStart != 0 {
+			f["split_start"] = sp.SplitStart
+		}
+		if sp.MigrationPeriod != 0 {
+			f["migration_period"] = sp.MigrationPeriod
+		}
+		if sp.FanoutDeletes {
+			f["fanout_deletes"] = true
+		}
+		o := &object{}
+		addSorted(o, f)
+		out[k] = o
+	}
+	o := &object{}
+	addSorted(o, out)
 	return o
 }
 

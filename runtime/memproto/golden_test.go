@@ -179,7 +179,6 @@ func TestGoldenReader(t *testing.T) {
 					if want == nil {
 						ar.Files = append(ar.Files, txtar.File{Name: name + ".want"})
 						want = &ar.Files[len(ar.Files)-1]
-						f = &ar.Files[i]
 					}
 					if string(want.Data) != got {
 						want.Data = []byte(got)

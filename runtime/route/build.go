@@ -320,9 +320,8 @@ func (b *builder) required(r schema.Route, field string, v schema.Route) bool {
 // ignoredExtra warns about options mcrouter knows but mcroute does not
 // implement.
 var ignoredExtra = map[string][]string{
-	"PoolRoute": {"max_outstanding", "slow_warmup", "shard_splits", "split_shard_fanout", "bucketize",
-		"total_buckets", "total_buckets_by_prefix", "bucketization_keyspace", "distribution_enabled",
-		"useBucketHashSelector", "axonlog"},
+	"PoolRoute": {"max_outstanding", "distribution_enabled", "useBucketHashSelector", "axonlog", "axonlog_tier",
+		"axonlog_keyspace", "axonlog_all_delete", "axonlog_default_region_filter"},
 	"HashRoute":             {"bucketize", "client_fanout"},
 	"LatencyInjectionRoute": {"total_latency_percentile_ms", "request_payload_latency"},
 }
@@ -407,6 +406,8 @@ func (b *builder) kind(r schema.Route) node {
 		}
 		return &l1l2Route{s: s, l1: b.one(n.L1), l2: b.one(n.L2), upgradeExptime: n.UpgradingL1Exptime,
 			ncacheExpire: n.NcacheExptime, ncachePeriod: n.NcacheUpdatePeriod}
+	case *schema.L1L2SizeSplitRoute:
+		return b.sizeSplit(n)
 	case *schema.MigrateRoute:
 		if !b.required(r, "from", n.From) || !b.required(r, "to", n.To) {
 			return &nullRoute{s: s}
@@ -558,6 +559,9 @@ func (b *builder) pool(name string, pos schema.Pos) *builtPool {
 			continue
 		}
 		addr, err := schema.ParseAddr(sv.Addr)
+		if p.PortOverride != 0 {
+			addr, err = overridePort(sv.Addr, p.PortOverride)
+		}
 		if err != nil {
 			b.errorf(spos, RuleBadServer, "pool %s: %v", name, err)
 			bp.servers = append(bp.servers, poolServer{route: &errorRoute{s: b.s, result: mc.ResLocalError, message: err.Error()}})
@@ -699,15 +703,38 @@ func (b *builder) poolRoute(n *schema.PoolRoute) node {
 			spec.Weights = n.Hash.Weights
 		}
 	}
-	inner := b.selection(n.Pos, children, spec, bp.p.ErrorOnEmptyOrDefault(), n.Pool, "PoolRoute "+n.Pool, n.Hash)
+	if spec.Func == hash.FuncWeightedCh3 {
+		// mcrouter reads any weight; one above 1 keeps every key the hash
+		// gives its server, as 1 does (but for p = 2^32-1).
+		spec.Weights = clampWeights(spec.Weights)
+	}
+	var inner node
+	var bucketed *bucketSelect
+	if n.Bucketize != nil && *n.Bucketize {
+		inner = b.bucketSelection(n, children, spec, bp)
+		bucketed, _ = inner.(*bucketSelect)
+	} else {
+		inner = b.selection(n.Pos, children, spec, bp.p.ErrorOnEmptyOrDefault(), n.Pool, "PoolRoute "+n.Pool, n.Hash)
+	}
 	if n.Rates != nil {
 		inner = b.rateLimit(n.Pos, inner, nil, n.Rates)
+	}
+	if len(n.ShardSplits) > 0 {
+		if splits := b.shardSplits(n); len(splits) > 0 {
+			inner = &shardSplitRoute{s: b.s, child: inner, splits: splits}
+			if bucketed != nil {
+				inner = &bucketOuter{sel: bucketed, child: inner}
+			}
+		}
+	}
+	if n.SlowWarmup != nil {
+		b.warnf(n.SlowWarmup.Pos, RuleIgnored, "PoolRoute %s: slow_warmup is not implemented by mcroute and is ignored (every request goes to the pool)", n.Pool)
 	}
 	return &poolRoute{inner: inner, asynclog: asynclog}
 }
 
 func (b *builder) hashRoute(n *schema.HashRoute) node {
-	spec := hash.Spec{Func: n.Hash.Func, Salt: n.Hash.Salt, Weights: n.Hash.Weights}
+	spec := hash.Spec{Func: n.Hash.Func, Salt: n.Hash.Salt, Weights: clampWeights(n.Hash.Weights)}
 	if spec.Func == "" {
 		spec.Func = hash.FuncCh3
 	}
@@ -758,6 +785,11 @@ type shadowSpec struct {
 }
 
 func (b *builder) shadows(pos schema.Pos, ss []schema.Shadow, policy string) []shadowSpec {
+	for _, s := range ss {
+		if _, ok := s.Extra["key_fraction_range_rv"]; ok {
+			b.warnf(s.Pos, RuleIgnored, "shadow: key_fraction_range_rv (a runtime variable) is not implemented by mcroute and is ignored; key_fraction_range applies")
+		}
+	}
 	if policy != "" && policy != "default" {
 		b.warnf(pos, RuleIgnored, "shadow_policy %q is not implemented; the default policy is used", policy)
 	}

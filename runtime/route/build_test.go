@@ -43,7 +43,7 @@ func TestBuildDiagnostics(t *testing.T) {
 			errors: []string{RuleBadOption}},
 		{name: "unknown hash function", config: withPools(`{"type": "PoolRoute", "pool": "P", "hash": "Md5"}`), errors: []string{RuleBadOption}},
 		{name: "LoadBalancer hash", config: withPools(`{"type": "PoolRoute", "pool": "P", "hash": "LoadBalancer"}`), warns: []string{RuleUnsupported}},
-		{name: "ignored options", config: withPools(`{"type": "PoolRoute", "pool": "P", "max_outstanding": 10, "bucketize": true}`),
+		{name: "ignored options", config: withPools(`{"type": "PoolRoute", "pool": "P", "max_outstanding": 10, "axonlog": true}`),
 			warns: []string{RuleIgnored, RuleIgnored}},
 		{name: "KeySplitRoute replicas", config: withPools(`{"type": "KeySplitRoute", "destination": "PoolRoute|A", "replicas": 1}`),
 			errors: []string{RuleBadOption}},

@@ -105,6 +105,8 @@ func (p *cfgParser) pool(name string, m map[string]any, inline bool) string {
 			pl.ServerTimeoutMs = int(v.(float64))
 		case "protocol":
 			pl.Protocol = v.(string)
+		case "port_override":
+			pl.PortOverride = int(v.(float64))
 		case "name":
 		default:
 			pl.Extra[k] = v
@@ -362,6 +364,45 @@ func (p *cfgParser) object(m map[string]any) schema.Route {
 			n.Asynclog = &v
 		}
 		n.AsynclogName = str("asynclog_name")
+		if sp, ok := get("shard_splits").(map[string]any); ok {
+			n.ShardSplits = map[string]schema.ShardSplit{}
+			for id, v := range sp {
+				switch v := v.(type) {
+				case float64:
+					n.ShardSplits[id] = schema.ShardSplit{Splits: int(v)}
+				case map[string]any:
+					x := schema.ShardSplit{Object: true}
+					if f, ok := v["old_split_size"].(float64); ok {
+						x.OldSplitSize = int(f)
+					}
+					if f, ok := v["new_split_size"].(float64); ok {
+						x.NewSplitSize = int(f)
+					}
+					if f, ok := v["split_start"].(float64); ok {
+						x.SplitStart = int64(f)
+					}
+					if f, ok := v["migration_period"].(float64); ok {
+						x.MigrationPeriod = int64(f)
+					}
+					x.FanoutDeletes, _ = v["fanout_deletes"].(bool)
+					n.ShardSplits[id] = x
+				}
+			}
+		}
+		if v, ok := get("bucketize").(bool); ok {
+			n.Bucketize = &v
+		}
+		n.TotalBuckets = num("total_buckets")
+		n.BucketizationKeyspace = str("bucketization_keyspace")
+		if bp, ok := get("total_buckets_by_prefix").(map[string]any); ok {
+			n.TotalBucketsByPrefix = map[string]int64{}
+			for k, v := range bp {
+				n.TotalBucketsByPrefix[k] = int64(v.(float64))
+			}
+		}
+		if sw, ok := get("slow_warmup").(map[string]any); ok {
+			n.SlowWarmup = &schema.SlowWarmup{Target: p.route(sw["failoverTarget"])}
+		}
 		r = n
 	case "Pool":
 		r = &schema.PoolList{Base: base, Pool: p.poolRef(m)}
@@ -426,6 +467,18 @@ func (p *cfgParser) object(m map[string]any) schema.Route {
 	case "L1L2CacheRoute":
 		r = &schema.L1L2CacheRoute{Base: base, L1: one("l1"), L2: one("l2"), UpgradingL1Exptime: num("upgradingL1Exptime"),
 			NcacheExptime: num("ncacheExptime"), NcacheUpdatePeriod: num("ncacheUpdatePeriod")}
+	case "L1L2SizeSplitRoute":
+		n := &schema.L1L2SizeSplitRoute{Base: base, L1: one("l1"), L2: one("l2"), Threshold: num("threshold"),
+			TTLThreshold: num("ttl_threshold"), BothFullSet: boolean("both_full_set")}
+		if v, ok := get("failure_ttl").(float64); ok {
+			f := int64(v)
+			n.FailureTTL = &f
+		}
+		if v, ok := get("retries").(float64); ok {
+			c := int(v)
+			n.Retries = &c
+		}
+		r = n
 	case "MigrateRoute":
 		r = &schema.MigrateRoute{Base: base, From: one("from"), To: one("to"), StartTime: num("start_time"), Interval: num("interval")}
 	case "ModifyKeyRoute":

@@ -66,9 +66,17 @@
 //     add (mcrouter: lease-set with the cold lease token); FailoverRoute's
 //     enable_lease_pairing and failover_tag are ignored (with a warning);
 //     MigrateRoute's lease invalidation carries the token in Request.CAS.
-//   - Failure domains (enable_failure_domains), bucketize, shard_splits,
-//     max_outstanding, slow_warmup, additional_fanout, metaget exptimes and
-//     thread-local failover are not implemented (Build warns).
+//   - Failure domains (enable_failure_domains), max_outstanding,
+//     slow_warmup, additional_fanout, metaget exptimes and thread-local
+//     failover are not implemented (Build warns). PoolRoute's shard_splits
+//     and bucketize, L1L2SizeSplitRoute and pool port_override are.
+//   - Facebook-internal options are carried and ignored, with a warning:
+//     axonlog and its axonlog_* options, a shadow's key_fraction_range_rv
+//     (runtime vars). split_shard_fanout only concerns Thrift requests and
+//     is carried and ignored silently.
+//   - A weight above 1 acts as 1, as in mcrouter, except that mcrouter
+//     also accepts the one key hash in 2^32 (SpookyHash 2^32-1) that 1
+//     rejects.
 //   - RendezvousPolicy orders the failover children by a rendezvous hash of
 //     their tags that is not bit-exact with mcrouter's.
 //   - KeySplitRoute with first_hit asks the replicas one after the other

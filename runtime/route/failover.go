@@ -26,8 +26,6 @@ const (
 	policyRendezvous
 )
 
-var policyNames = [...]string{"", "DeterministicOrderPolicy", "LeastFailuresPolicy", "RendezvousPolicy"}
-
 // failoverRoute is mcrouter's FailoverRoute with its policies
 // (routes/FailoverRoute.h, FailoverPolicy.h).
 type failoverRoute struct {

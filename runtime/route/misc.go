@@ -231,11 +231,10 @@ func (x *l1l2Refresh) describe(*handlesWriter, *mc.Request) {}
 
 // migrateRoute is mcrouter's MigrateRoute.
 type migrateRoute struct {
-	s                   *shared
-	from, to            node
-	start, interval     int64
-	fromAndTo           []node
-	leaseInvalidateFrom node
+	s               *shared
+	from, to        node
+	start, interval int64
+	fromAndTo       []node
 }
 
 const (

@@ -21,8 +21,9 @@ import (
 	"strings"
 
 	"helm.sh/helm/v4/pkg/action"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/release"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -32,13 +33,25 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// KubeVersion is the Kubernetes version the chart is linted and rendered
+// for, as "helm template --kube-version" gives it. (Helm's own default is
+// the client-go version stamped into release binaries; built as a library,
+// it says v1.20.0, older than the chart's kubeVersion.)
+const KubeVersion = "v1.33.0"
+
 // LintChart runs helm lint (strict: warnings fail too) on the chart in dir
 // with the given values, and returns every message at warning level or above
-// as an error.
-func LintChart(dir string, vals map[string]any) ([]support.Message, error) {
+// as an error. Lint renders the templates but does not stop at a template's
+// fail call: RenderChart does.
+func LintChart(dir, namespace string, vals map[string]any) ([]support.Message, error) {
+	kv, err := common.ParseKubeVersion(KubeVersion)
+	if err != nil {
+		return nil, err
+	}
 	l := action.NewLint()
 	l.Strict = true
-	l.Namespace = "cache"
+	l.Namespace = namespace
+	l.KubeVersion = kv
 	res := l.Run([]string{dir}, vals)
 	return res.Messages, errors.Join(res.Errors...)
 }
@@ -53,6 +66,9 @@ func RenderChart(ctx context.Context, dir, name, namespace string, vals map[stri
 	}
 	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.NewTextHandler(io.Discard, nil)))
 	in := action.NewInstall(cfg)
+	if in.KubeVersion, err = common.ParseKubeVersion(KubeVersion); err != nil {
+		return "", err
+	}
 	in.DryRunStrategy = action.DryRunClient
 	in.ReleaseName = name
 	in.Namespace = namespace
@@ -130,14 +146,14 @@ type Object struct {
 
 // kinds are the resource types the chart and the examples may contain.
 var kinds = map[string]func() any{
-	"v1 ConfigMap":                        func() any { return new(corev1.ConfigMap) },
-	"v1 Service":                          func() any { return new(corev1.Service) },
-	"v1 ServiceAccount":                   func() any { return new(corev1.ServiceAccount) },
-	"v1 Pod":                              func() any { return new(corev1.Pod) },
-	"apps/v1 Deployment":                  func() any { return new(appsv1.Deployment) },
-	"apps/v1 DaemonSet":                   func() any { return new(appsv1.DaemonSet) },
-	"apps/v1 StatefulSet":                 func() any { return new(appsv1.StatefulSet) },
-	"policy/v1 PodDisruptionBudget":       func() any { return new(policyv1.PodDisruptionBudget) },
+	"v1 ConfigMap":                            func() any { return new(corev1.ConfigMap) },
+	"v1 Service":                              func() any { return new(corev1.Service) },
+	"v1 ServiceAccount":                       func() any { return new(corev1.ServiceAccount) },
+	"v1 Pod":                                  func() any { return new(corev1.Pod) },
+	"apps/v1 Deployment":                      func() any { return new(appsv1.Deployment) },
+	"apps/v1 DaemonSet":                       func() any { return new(appsv1.DaemonSet) },
+	"apps/v1 StatefulSet":                     func() any { return new(appsv1.StatefulSet) },
+	"policy/v1 PodDisruptionBudget":           func() any { return new(policyv1.PodDisruptionBudget) },
 	"monitoring.coreos.com/v1 ServiceMonitor": func() any { return new(ServiceMonitor) },
 }
 

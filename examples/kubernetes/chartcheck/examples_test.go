@@ -1,7 +1,9 @@
 package chartcheck
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -88,4 +90,31 @@ func TestAppExamples(t *testing.T) {
 			t.Error("the socket is not open to php-fpm's www-data workers (--socket-mode=0666)")
 		}
 	})
+}
+
+// TestTutorialPolicy runs the tutorial's CI steps on its policy (lint
+// --strict, route tests) and checks that the policy lists the pods the chart
+// deploys as release "cache" in namespace "default", as the tutorial says.
+func TestTutorialPolicy(t *testing.T) {
+	const dir = "../policy"
+	for _, args := range [][]string{{"lint", "--strict", dir}, {"test", dir}} {
+		out, err := exec.Command(mcrouteBin, args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("mcroute %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	policy, err := os.ReadFile(filepath.Join(dir, "policy.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts, ok := Find[*appsv1.StatefulSet](renderObjs(t, "cache", "default", nil))
+	if !ok {
+		t.Fatal("no StatefulSet")
+	}
+	for i := range int(*sts.Spec.Replicas) {
+		name := fmt.Sprintf("%s-%d.%s.default.svc.cluster.local:11211", sts.Name, i, sts.Spec.ServiceName)
+		if !strings.Contains(string(policy), `"`+name+`"`) {
+			t.Errorf("the tutorial policy does not list the chart's pod %s", name)
+		}
+	}
 }

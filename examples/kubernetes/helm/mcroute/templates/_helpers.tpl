@@ -87,11 +87,11 @@ policy.cue
 // Written by the mcroute Helm chart (release {{ .Release.Name }}).
 package policy
 {{ if .Values.policy.discovery.enabled }}
-// The memcached pods, found through the headless Service's A records,
-// re-resolved every {{ .Values.policy.discovery.intervalMs }} ms.
+// The memcached pods, found through the headless Service's SRV records
+// (re-resolved every {{ .Values.policy.discovery.intervalMs }} ms): their targets are the pods' stable
+// names, so the pool lists them in ordinal order, as the static list would.
 pools: cache: discovery: {
-	name:        {{ $domain | quote }}
-	port:        {{ .Values.memcached.port }}
+	name:        "_memcache._tcp.{{ $domain }}"
 	interval_ms: {{ .Values.policy.discovery.intervalMs }}
 }
 {{- else }}

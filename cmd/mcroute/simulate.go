@@ -51,8 +51,10 @@ func (c *simulateCmd) Help() string {
 servers, and reports how they spread: per server, the keys it holds, its share
 of the keys, the share a perfect hash would give it (its pool's keys split
 evenly, or by weight for pools hashed with WeightedCh3) and the deviation;
-the max/mean ratio; and how many servers each key is stored on. Hashing is
-mcrouter's, bit for bit (runtime/hash), so the numbers are those of mcrouter.
+the max/mean ratio; how many servers each key is stored on; and, per pool,
+how many of its servers hold each key ("pool A (2 servers): every key is
+stored on both servers"). Hashing is mcrouter's, bit for bit (runtime/hash),
+so the numbers are those of mcrouter.
 
 A key is stored on every server its request reaches and that answers it: a
 replicated route (AllFastestRoute|Pool|A) stores each key on several servers,
@@ -64,8 +66,9 @@ them (healthy servers answer every get with a hit).
 --compare FILE2 routes each key through both configs in the same pass and
 reports the keys that change servers, per server pair, against the ideal
 minimum (1/(n+1) of the keys when a consistent hash grows from n to n+1
-servers), and flags keys that move between two servers present in both
-configs. --down SERVER routes each key with and without the server failing and
+servers, taken evenly from the n), and flags keys that move between two
+servers present in both configs; --format json has the share of keys that
+moved as moved_fraction. --down SERVER routes each key with and without the server failing and
 shows where its keys go under the configured failover.
 
 Keys are generated on the fly (or streamed from --keys-from), never held in
@@ -95,7 +98,7 @@ func (c *simulateCmd) Validate() error {
 	}
 	if c.KeyPattern != "" {
 		if _, err := sim.ParsePattern(c.KeyPattern); err != nil {
-			return fmt.Errorf("--key-pattern: %w", err)
+			return fmt.Errorf("--key-pattern: %s", strings.TrimPrefix(err.Error(), "sim: "))
 		}
 	}
 	if c.Workers < 0 {
@@ -145,7 +148,7 @@ func (c *simulateCmd) Run(ctx context.Context, e *env) error {
 			opts.KeysFrom, opts.KeysFromName = bufio.NewReaderSize(f, 1<<20), relPath(e, c.KeysFrom)
 		}
 	}
-	stop := startProgress(e, opts.Progress, c.total(), inputSize)
+	stop := startProgress(e, opts.Progress, c.total(), inputSize, progressDelay)
 	res, err := sim.Run(ctx, opts)
 	stop()
 	if err != nil && res == nil {
@@ -207,7 +210,11 @@ func (c *simulateCmd) write(e *env, res *sim.Result) error {
 	}
 	f, err := os.Create(c.Plot)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "mcroute simulate: --plot:", err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		fmt.Fprintf(e.stderr, "mcroute simulate: --plot %s: %v\n", relPath(e, c.Plot), err)
 		return exitError(exitUsage)
 	}
 	bw := bufio.NewWriter(f)
@@ -232,11 +239,11 @@ func (c *simulateCmd) write(e *env, res *sim.Result) error {
 const progressDelay = time.Second
 
 // startProgress draws a progress bar on standard error while the
-// simulation runs, from progressDelay on, if standard error is a terminal.
+// simulation runs, from delay on, if standard error is a terminal.
 // total is the number of keys (0 if unknown); size is the size of the key
 // file, to estimate the total from the bytes read. The returned function
 // stops it and erases the bar.
-func startProgress(e *env, p *sim.Progress, total, size int64) func() {
+func startProgress(e *env, p *sim.Progress, total, size int64, delay time.Duration) func() {
 	f, ok := e.stderr.(*os.File)
 	if !ok || !isTerminal(f) {
 		return func() {}
@@ -249,7 +256,7 @@ func startProgress(e *env, p *sim.Progress, total, size int64) func() {
 		select {
 		case <-done:
 			return
-		case <-time.After(progressDelay):
+		case <-time.After(delay):
 		}
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()

@@ -33,6 +33,9 @@ type Result struct {
 	// Partial is set when the run was interrupted: only Keys keys were
 	// simulated.
 	Partial bool `json:"partial"`
+	// Requested is, in a partial run, the number of keys that were to be
+	// generated (0 when they were read from Options.KeysFrom).
+	Requested int64 `json:"requested,omitempty"`
 
 	// Distribution is where the keys went through Config (healthy, in
 	// down mode).
@@ -64,10 +67,12 @@ type Distribution struct {
 	// Pools tells, for each pool the graph uses (in config order), how
 	// many keys reach it and on how many of its servers each is stored.
 	Pools []PoolStat `json:"pools"`
-	// MaxMeanRatio is the largest key count of a server divided by the
-	// mean, over the servers with a non-zero ideal share (1 is perfect for
-	// a uniform pool; weighted pools are uneven by design, see
-	// WorstDeviation).
+	// MaxMeanRatio is the peak load over the mean: the largest ratio of a
+	// server's key count to its ideal count, over the servers with a
+	// non-zero ideal share. For one uniform pool the ideal is the mean,
+	// so this is max/mean (1 is perfect); with several pools, or weights,
+	// each server is measured against its own pool's mean (its weight's
+	// part).
 	MaxMeanRatio float64 `json:"max_mean_ratio"`
 	// WorstDeviation is the Deviation of largest magnitude.
 	WorstDeviation float64 `json:"worst_deviation"`
@@ -400,8 +405,7 @@ func (p *plan) distribution(sp *sidePlan, sends, keys []int64, hist []int64, tot
 		start = end
 	}
 	dist := &Distribution{Weighted: len(sp.weights) > 0}
-	var maxKeys, sumKeys int64
-	var counted int
+	var maxRatio float64
 	for id, name := range p.servers {
 		if !sp.present[id] {
 			continue
@@ -414,17 +418,15 @@ func (p *plan) distribution(sp *sidePlan, sends, keys []int64, hist []int64, tot
 		}
 		if ideal[id] > 0 {
 			st.Deviation = round6(float64(keys[id])/ideal[id] - 1)
-			maxKeys = max(maxKeys, keys[id])
-			sumKeys += keys[id]
-			counted++
+			maxRatio = max(maxRatio, float64(keys[id])/ideal[id])
 			if math.Abs(st.Deviation) > math.Abs(dist.WorstDeviation) {
 				dist.WorstDeviation = st.Deviation
 			}
 		}
 		dist.Servers = append(dist.Servers, st)
 	}
-	if sumKeys > 0 {
-		dist.MaxMeanRatio = round6(float64(maxKeys) * float64(counted) / float64(sumKeys))
+	if maxRatio > 0 {
+		dist.MaxMeanRatio = round6(maxRatio)
 	}
 	dist.Replication = replication(hist, total)
 	return dist, ideal

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,6 +83,29 @@ func TestRunCanceled(t *testing.T) {
 				t.Errorf("text report does not say it is partial:\n%s", txt.String())
 			}
 		})
+	}
+}
+
+// TestRunCanceledBlockedInput: Ctrl-C while the key input has nothing to
+// read (an idle pipe or terminal) stops the run with the keys read so far.
+func TestRunCanceledBlockedInput(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// The write returns once the reader has the lines; then
+		// nothing comes and the reader blocks.
+		pw.Write([]byte("a\nb\nc\n"))
+		time.Sleep(10 * time.Millisecond)
+		cancel()
+	}()
+	o := Options{Config: decode(t, benchCh3), KeysFrom: pr}
+	res, err := Run(ctx, o)
+	if !errors.Is(err, context.Canceled) || res == nil || !res.Partial {
+		t.Fatalf("Run = %+v, %v; want a partial result and context.Canceled", res, err)
+	}
+	if res.Keys > 3 {
+		t.Errorf("%d keys, want at most 3", res.Keys)
 	}
 }
 

@@ -158,23 +158,43 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.KeysFrom != nil {
 		chunks := make(chan *fileChunk, 2*workers)
 		free := make(chan *fileChunk, 2*workers+1)
+		type readResult struct {
+			complete bool
+			err      error
+		}
+		read := make(chan readResult, 1)
 		go func() {
-			readAll, readErr = p.readKeys(ctx, opts.KeysFrom, chunks, free)
-			if readErr != nil {
+			complete, err := p.readKeys(ctx, opts.KeysFrom, chunks, free)
+			if err != nil {
 				cancel()
 			}
 			close(chunks)
+			read <- readResult{complete, err}
 		}()
 		for _, w := range ws {
-			wg.Go(func() { w.runFile(chunks, free) })
+			wg.Go(func() { w.runFile(ctx, chunks, free) })
+		}
+		wg.Wait()
+		select {
+		case r := <-read:
+			readAll, readErr = r.complete, r.err
+		default:
+			select {
+			case r := <-read:
+				readAll, readErr = r.complete, r.err
+			case <-parent.Done():
+				// The reader may be blocked on its input (a terminal,
+				// a pipe); it stops at its next read.
+				readAll = false
+			}
 		}
 	} else {
 		var next atomic.Int64
 		for _, w := range ws {
 			wg.Go(func() { w.runPattern(ctx, &next) })
 		}
+		wg.Wait()
 	}
-	wg.Wait()
 	for _, w := range ws {
 		w.close()
 	}
@@ -184,6 +204,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := p.result(ws)
 	if err := parent.Err(); err != nil && (!readAll || p.total >= 0 && res.Keys < p.total) {
 		res.Partial = true
+		res.Requested = max(p.total, 0)
 		return res, err
 	}
 	return res, nil
@@ -282,8 +303,7 @@ func newPlan(o *Options) (*plan, error) {
 		}
 		p.pattern = pat
 	}
-	first, err := p.addSide(o.Name, o.Config)
-	if err != nil {
+	if _, err := p.addSide(o.Name, o.Config); err != nil {
 		return nil, err
 	}
 	switch {
@@ -303,12 +323,10 @@ func newPlan(o *Options) (*plan, error) {
 				return nil, fmt.Errorf("%w %q: not a server of %s (servers: %s)", ErrServer, name, labelOr(o.Name, "the config"), strings.Join(p.servers, ", "))
 			}
 		}
-		_ = first
 	}
 	for _, s := range p.sides {
 		s.present = slices.Grow(s.present, len(p.servers))[:len(p.servers)]
-		for d, id := range s.server {
-			_ = d
+		for _, id := range s.server {
 			s.present[id] = true
 		}
 	}
@@ -497,16 +515,15 @@ type worker struct {
 	done  int64
 
 	// Compare and down modes.
-	moved, cross  int64
-	orphaned      int64
-	lost, gained  []int64 // per server
-	pairs         []int64 // dense (servers+1)² matrix, or nil
-	pairMap       map[[2]int32]int64
-	examples      []Example
-	diffA, diffB  []int32
-	notesRate     uint64
-	notesUnsupp   uint64
-	progressEvery int64
+	moved, cross int64
+	orphaned     int64
+	lost, gained []int64 // per server
+	pairs        []int64 // dense (servers+1)² matrix, or nil
+	pairMap      map[[2]int32]int64
+	examples     []Example
+	diffA, diffB []int32
+	notesRate    uint64
+	notesUnsupp  uint64
 }
 
 // workerSide is one graph of a worker, with its counters.
@@ -640,8 +657,17 @@ type fileChunk struct {
 	bytes int64   // bytes of input the chunk covers
 }
 
-func (w *worker) runFile(chunks <-chan *fileChunk, free chan<- *fileChunk) {
-	for c := range chunks {
+func (w *worker) runFile(ctx context.Context, chunks <-chan *fileChunk, free chan<- *fileChunk) {
+	for {
+		var c *fileChunk
+		select {
+		case c = <-chunks:
+		case <-ctx.Done():
+			return
+		}
+		if c == nil {
+			return
+		}
 		start := int32(0)
 		for i, end := range c.ends {
 			w.route(uint64(c.lines[i]), c.buf[start:end])

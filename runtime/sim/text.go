@@ -51,7 +51,11 @@ func (r *Result) Title() string {
 	case len(r.Down) > 0:
 		t += " with " + strings.Join(r.Down, ", ") + " down"
 	}
-	t += ", op " + r.Op + ", " + Count(r.Keys) + " keys"
+	t += ", op " + r.Op + ", " + Count(r.Keys)
+	if r.Partial && r.Requested > 0 {
+		t += " of " + Count(r.Requested)
+	}
+	t += " keys"
 	if r.Partial {
 		t += " (partial)"
 	}

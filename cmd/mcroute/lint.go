@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/mcroute/mcroute/compiler"
+	"github.com/mcroute/mcroute/compiler/jsonm"
 	"github.com/mcroute/mcroute/compiler/lint"
 	"github.com/mcroute/mcroute/compiler/mcrouterjson"
 	"github.com/mcroute/mcroute/internal/diag"
@@ -62,10 +63,13 @@ func (c *lintCmd) Run(ctx context.Context, e *env) error {
 		fmt.Fprintln(e.stderr, "mcroute lint: no file given (see mcroute lint --help)")
 		return exitError(exitUsage)
 	}
-	inputs, err := lintInputs(c.Files)
+	inputs, skipped, err := lintInputs(c.Files)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "mcroute lint:", err)
 		return exitError(exitUsage)
+	}
+	for _, path := range skipped {
+		fmt.Fprintf(e.stderr, "mcroute lint: skipping %s: not an mcrouter config (no route, routes or pools; name the file to lint it anyway)\n", relPath(e, path))
 	}
 	var all diag.List
 	for _, in := range inputs {
@@ -104,14 +108,16 @@ type lintInput struct {
 // .json file is an mcrouter config linted on its own, except JSON Schema
 // documents (*.schema.json, such as a Helm chart's values.schema.json).
 // Directories whose names start with "." or "_", and testdata directories,
-// are skipped below the directory given (name them to lint them). A
-// directory with nothing to lint is an error.
-func lintInputs(args []string) ([]lintInput, error) {
+// are skipped below the directory given (name them to lint them), and so
+// are JSON files that are certainly not mcrouter configs (foreignJSON),
+// which are returned in skipped. A directory with nothing to lint is an
+// error.
+func lintInputs(args []string) (inputs []lintInput, skipped []string, err error) {
 	var out []lintInput
 	for _, arg := range args {
 		fi, err := os.Stat(arg)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !fi.IsDir() {
 			out = append(out, lintInput{path: arg, cue: strings.HasSuffix(arg, ".cue")})
@@ -124,6 +130,10 @@ func lintInputs(args []string) ([]lintInput, error) {
 			}
 			if !d.IsDir() {
 				if name := d.Name(); strings.HasSuffix(name, ".json") && !strings.HasSuffix(name, ".schema.json") && d.Type().IsRegular() {
+					if foreignJSON(path) {
+						skipped = append(skipped, path)
+						return nil
+					}
 					out = append(out, lintInput{path: path})
 				}
 				return nil
@@ -137,13 +147,38 @@ func lintInputs(args []string) ([]lintInput, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(out) == n {
-			return nil, fmt.Errorf("%s: no .cue or .json files", arg)
+			return nil, nil, fmt.Errorf("%s: no .cue or .json files", arg)
 		}
 	}
-	return out, nil
+	return out, skipped, nil
+}
+
+// mcrouterKeys are the top-level keys of which an mcrouter config (or a
+// JSONM file that expands to one) has at least one.
+var mcrouterKeys = [...]string{"route", "routes", "pools", "named_handles", "macros", "vars", "routing_options"}
+
+// foreignJSON reports whether the JSON(C) file at path is certainly not an
+// mcrouter config: an object with none of mcrouterKeys (a Grafana
+// dashboard, a package.json). Files that do not parse are not foreign: lint
+// reports their syntax errors.
+func foreignJSON(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	v, err := jsonm.Parse(path, b)
+	if err != nil || v == nil || v.Kind != jsonm.Object {
+		return false
+	}
+	for _, k := range mcrouterKeys {
+		if v.Member(k) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // lintOne loads one input and returns the loader's findings followed by

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -281,8 +282,21 @@ func TestSlowReaderIsCutOff(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		eq(t, "other client", other.do("get nothere\r\n", "END"), []string{"END"})
 	}
-	// The slow client is eventually disconnected: reading now drains its
-	// socket and then hits EOF.
+	// The slow client is eventually disconnected (once a write to it has
+	// been blocked for the client timeout): the proxy then counts one
+	// connection, and reading drains the slow client's socket and hits EOF.
+	// Reading before that would unblock the proxy's writes.
+	cut := false
+	for deadline := time.Now().Add(20 * time.Second); !cut && time.Now().Before(deadline); {
+		stats := other.do("stats\r\n", "END")
+		cut = slices.Contains(stats, "STAT curr_connections 1")
+		if !cut {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if !cut {
+		t.Fatal("the client that did not read was not disconnected")
+	}
 	_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 1<<20)
 	for {

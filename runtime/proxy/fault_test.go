@@ -140,8 +140,8 @@ func TestFaultsUnderLoad(t *testing.T) {
 		t.Skip("fault injection under load")
 	}
 	m0, m1 := memcachedtest.Start(t), memcachedtest.Start(t)
-	cfg := strings.ReplaceAll(withServers(replicated, m0, m1), `"B": {"servers"`, `"B": {"server_timeout": 200, "servers"`)
-	cfg = strings.ReplaceAll(cfg, `"A": {"servers"`, `"A": {"server_timeout": 200, "servers"`)
+	cfg := strings.ReplaceAll(withServers(replicated, m0, m1), `"B": {"servers"`, `"B": {"server_timeout": 1000, "servers"`)
+	cfg = strings.ReplaceAll(cfg, `"A": {"servers"`, `"A": {"server_timeout": 1000, "servers"`)
 	s, addr := startProxy(t, cfg, proxy.Options{Upstream: upstream.Options{ProbeInitial: 100 * time.Millisecond, ProbeMax: 200 * time.Millisecond}})
 	l := startLoad(t, addr, 16)
 	time.Sleep(300 * time.Millisecond)

@@ -158,7 +158,10 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if lost := l.lost.Load(); lost > 8 || l.sent.Load() != l.answered.Load()+lost {
 		t.Errorf("sent %d, answered %d, lost %d: a client lost more than its last request", l.sent.Load(), l.answered.Load(), lost)
 	}
-	if l.answered.Load() < sentBefore {
+	// Requests written before SIGTERM are answered, except the last one of
+	// a client if it was still in the socket (not read) when the drain
+	// began: at most one per client.
+	if l.answered.Load()+8 < sentBefore {
 		t.Errorf("only %d requests answered, %d had been sent before SIGTERM", l.answered.Load(), sentBefore)
 	}
 	for _, m := range []*memcachedtest.Server{m0, m1} {

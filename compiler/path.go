@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"github.com/mcroute/mcroute/compiler/mcrouterjson"
 )
 
 // A config path names a value of a policy the way mcrouterjson.Decode
@@ -22,32 +23,10 @@ type seg struct {
 }
 
 // joinKey appends a field name to a config path, as Decode does.
-func joinKey(path, key string) string {
-	if path == "" {
-		return key
-	}
-	if needsQuote(key) {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	return path + "." + key
-}
+func joinKey(path, key string) string { return mcrouterjson.JoinPath(path, key) }
 
 // joinIndex appends a list index to a config path.
-func joinIndex(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
-
-// needsQuote reports whether Decode writes key in brackets.
-func needsQuote(key string) bool {
-	if key == "" {
-		return true
-	}
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' && i > 0) {
-			return true
-		}
-	}
-	return false
-}
+func joinIndex(path string, i int) string { return mcrouterjson.IndexPath(path, i) }
 
 // formatPath renders segs as a config path.
 func formatPath(segs []seg) string {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/mcroute/mcroute/compiler/jsonm"
+	"github.com/mcroute/mcroute/compiler/mcrouterjson"
 )
 
 // Config paths are written as mcrouterjson.Decode writes them, so that lint
@@ -12,30 +13,9 @@ import (
 // indexes in brackets, and keys that are not identifiers quoted in brackets
 // (routes["/a/b/"], pools.A.servers[1]).
 
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	if needsQuote(key) {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	return path + "." + key
-}
+func joinPath(path, key string) string { return mcrouterjson.JoinPath(path, key) }
 
-func indexPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
-
-func needsQuote(key string) bool {
-	if key == "" {
-		return true
-	}
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' && i > 0) {
-			return true
-		}
-	}
-	return false
-}
+func indexPath(path string, i int) string { return mcrouterjson.IndexPath(path, i) }
 
 // edgePath appends a schema.Edge label ("children[1]",
 // "operation_policies.get", "shadows[0].target") to path.

@@ -152,7 +152,14 @@ func (d *decoder) warnf(path string, v *jsonm.Value, rule, format string, args .
 	d.diags = append(d.diags, diag.Diagnostic{Pos: d.pos(path, v), Severity: diag.Warning, Rule: rule, Message: fmt.Sprintf(format, args...), Path: path})
 }
 
-func join(path, key string) string {
+func join(path, key string) string { return JoinPath(path, key) }
+
+func index(path string, i int) string { return IndexPath(path, i) }
+
+// JoinPath appends key to a config path the way Decode writes the paths of
+// its diagnostics and of schema.Pos: keys joined with ".", and keys that
+// are not identifiers quoted in brackets (routes["/a/b/"]).
+func JoinPath(path, key string) string {
 	if path == "" {
 		return key
 	}
@@ -162,6 +169,10 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
+// IndexPath appends a list index to a config path (pools.A.servers[1]).
+func IndexPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+// needsQuote reports whether JoinPath writes key in brackets.
 func needsQuote(key string) bool {
 	if key == "" {
 		return true
@@ -174,8 +185,6 @@ func needsQuote(key string) bool {
 	}
 	return false
 }
-
-func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 var topLevelKeys = []string{"pools", "named_handles", "route", "routes", "routing_options"}
 

@@ -72,7 +72,15 @@ assert c.incr("nothere", 1) is None
 c.set("n", b"10")
 assert c.incr("n", 5) == 15
 assert c.delete("pykey") is True
-assert c.get("pykey") is None
+# AllFastestRoute answers the delete from the first replica and deletes on
+# the other in the background: a read may see the old value for a moment.
+import time
+for _ in range(200):
+    if c.get("pykey") is None:
+        break
+    time.sleep(0.01)
+else:
+    raise AssertionError("pykey still readable after delete")
 v = c.version()
 assert b"mcroute" in v, v
 print("ok")

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/mcroute/mcroute/runtime/mc"
@@ -45,13 +43,6 @@ type client struct {
 	// accounted is how much of out is counted in the server's buffered
 	// bytes.
 	accounted int64
-
-	// rfd is the socket's descriptor while rawLoop runs (else -1);
-	// drained says that the last read did not fill its buffer; blocked
-	// says that step stopped for want of data.
-	rfd     int
-	drained bool
-	blocked bool
 }
 
 // slot is the request and reply of one key of a multi-key get.
@@ -61,10 +52,9 @@ type slot struct {
 }
 
 func newClient(s *Server, nc net.Conn) *client {
-	c := &client{s: s, nc: nc, ctx: context.Background(), rfd: -1}
-	c.r = memproto.NewReaderSize((*clientSource)(c), clientBufferSize)
-	c.r.MaxItemSize = s.maxValueSize()
-	return c
+	r := memproto.NewReaderSize(nc, clientBufferSize)
+	r.MaxItemSize = s.maxValueSize()
+	return &client{s: s, nc: nc, r: r, ctx: context.Background()}
 }
 
 // drain asks the client loop to stop after the requests it has read: a
@@ -74,129 +64,48 @@ func (c *client) drain() {
 	_ = c.nc.SetReadDeadline(time.Now())
 }
 
-// clientSource is the client's connection as the command reader reads it.
-// Outside rawLoop it is the net.Conn. Inside, it reads the socket without
-// blocking: it returns memproto.ErrWouldBlock when no data is there, and
-// also, without a system call, right after a read that did not fill its
-// buffer (the socket was drained then), so that the loop waits for the
-// poller's next readiness event instead of trying a read that would fail
-// with EAGAIN.
-type clientSource client
-
-func (cs *clientSource) Read(p []byte) (int, error) {
-	c := (*client)(cs)
-	if c.rfd < 0 {
-		return c.nc.Read(p)
-	}
-	if c.drained {
-		c.drained = false
-		return 0, memproto.ErrWouldBlock
-	}
-	for {
-		n, err := syscall.Read(c.rfd, p)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return 0, memproto.ErrWouldBlock
-		case err != nil:
-			return 0, err
-		case n == 0:
-			return 0, io.EOF
-		}
-		c.drained = n < len(p)
-		return n, nil
-	}
-}
-
 func (c *client) serve() {
 	defer c.nc.Close()
-	if sc, ok := c.nc.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			c.rawLoop(raw)
+	idle := c.s.opts.IdleTimeout
+	for {
+		if c.draining.Load() {
+			c.flush()
 			return
 		}
-	}
-	for !c.step() {
-	}
-}
-
-// rawLoop is serve for a socket: the whole loop runs inside one
-// RawConn.Read call, whose callback runs again each time the poller says
-// the socket is readable. Staying inside one call matters: every Read of a
-// net.Conn first forgets readiness events already received, so it must try
-// a read (which fails with EAGAIN when the client has not sent its next
-// request yet) before it can wait; here a readiness event that arrives
-// while a command is being routed is kept, and a drained socket is waited
-// for without that extra system call.
-func (c *client) rawLoop(raw syscall.RawConn) {
-	stopped := false
-	err := raw.Read(func(fd uintptr) bool {
-		c.rfd = int(fd)
-		defer func() { c.rfd = -1 }()
-		for {
-			if c.step() {
-				stopped = true
-				return true
+		if !c.throttle() {
+			return
+		}
+		if idle > 0 && c.r.Buffered() == 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		}
+		err := c.r.ReadCommand(&c.cmd)
+		if err != nil {
+			var pe *memproto.ProtocolError
+			if !errors.As(err, &pe) {
+				// EOF, reset, idle timeout or drain: nothing more to do.
+				c.flush()
+				return
 			}
-			if c.blocked {
-				c.blocked = false
-				return false
+			c.s.stats.protocolErrors.Add(1)
+			c.out = pe.AppendTo(c.out)
+			if pe.Close {
+				c.flush()
+				return
+			}
+		} else if !c.exec() {
+			c.flush()
+			return
+		}
+		if d := int64(len(c.out)) - c.accounted; d != 0 {
+			c.s.buffered.Add(d)
+			c.accounted += d
+		}
+		if c.r.Buffered() == 0 || len(c.out) >= flushThreshold {
+			if !c.flush() {
+				return
 			}
 		}
-	})
-	if !stopped && err != nil {
-		// Closed, drain or idle deadline: nothing more to read.
-		c.flush()
 	}
-}
-
-// step reads and executes one command and reports whether the connection
-// is done. When the socket has no complete command yet, it flushes the
-// replies and sets c.blocked instead.
-func (c *client) step() (done bool) {
-	if c.draining.Load() {
-		c.flush()
-		return true
-	}
-	if !c.throttle() {
-		return true
-	}
-	if idle := c.s.opts.IdleTimeout; idle > 0 && c.r.Buffered() == 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
-	}
-	err := c.r.ReadCommand(&c.cmd)
-	if err != nil {
-		if err == memproto.ErrWouldBlock {
-			c.blocked = true
-			return !c.flush()
-		}
-		var pe *memproto.ProtocolError
-		if !errors.As(err, &pe) {
-			// EOF, reset, idle timeout or drain: nothing more to do.
-			c.flush()
-			return true
-		}
-		c.s.stats.protocolErrors.Add(1)
-		c.out = pe.AppendTo(c.out)
-		if pe.Close {
-			c.flush()
-			return true
-		}
-	} else if !c.exec() {
-		c.flush()
-		return true
-	}
-	if d := int64(len(c.out)) - c.accounted; d != 0 {
-		c.s.buffered.Add(d)
-		c.accounted += d
-	}
-	if c.r.Buffered() == 0 || len(c.out) >= flushThreshold {
-		if !c.flush() {
-			return true
-		}
-	}
-	return false
 }
 
 // throttle waits while the server holds more unwritten reply bytes than

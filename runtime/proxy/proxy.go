@@ -401,11 +401,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
-		s.mu.Lock()
-		for c := range s.conns {
+		for _, c := range s.clients() {
 			c.nc.Close()
 		}
-		s.mu.Unlock()
 	}
 	if gen := s.cur.Load(); gen != nil {
 		gen.g.Wait()
@@ -422,13 +420,30 @@ func (s *Server) Close() error {
 	for ln := range s.listeners {
 		ln.Close()
 	}
+	conns := make([]*client, 0, len(s.conns))
 	for c := range s.conns {
-		c.nc.Close()
+		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	// Closed without s.mu held: a close waits until the client's loop has
+	// left its RawConn.Read call, and that loop may need s.mu first.
+	for _, c := range conns {
+		c.nc.Close()
+	}
 	s.wg.Wait()
 	s.reg.Close()
 	return nil
+}
+
+// clients returns the open client connections.
+func (s *Server) clients() []*client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conns := make([]*client, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	return conns
 }
 
 // proxyStats are the proxy's own counters.

@@ -84,6 +84,13 @@ func (b *rbuf) fill(need int) error {
 			return b.err
 		}
 		b.w += n
+		if err == ErrWouldBlock {
+			// Not sticky: the caller waits for data and calls again.
+			if n > 0 {
+				return nil
+			}
+			return err
+		}
 		if err != nil {
 			b.err = err
 			if n > 0 {

@@ -2,6 +2,7 @@ package memproto
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math"
 
@@ -39,6 +40,11 @@ const (
 	maxOpaqueLen  = 32 // memcached's MFLAG_MAX_OPAQUE_LENGTH, 'O' included
 )
 
+// ErrWouldBlock is what an io.Reader given to a Reader returns when no data
+// can be read without blocking. Unlike other read errors it is not sticky:
+// ReadCommand passes it on and can be called again (see ReadCommand).
+var ErrWouldBlock = errors.New("memproto: read would block")
+
 // Reader reads memcached text protocol commands (classic and meta) from a
 // client connection, behaving like memcached 1.6's parser, down to the
 // error replies and which inputs close the connection. Deliberate
@@ -71,6 +77,7 @@ type Reader struct {
 
 	b       rbuf
 	swallow int64 // bytes of a rejected data block to skip
+	pending error // the rejection to report once swallow is skipped
 	scanned int   // bytes after b.r known to hold no '\n'
 	keys    [][]byte
 	scratch []byte // base64-decoded meta key
@@ -94,7 +101,7 @@ func NewReaderSize(rd io.Reader, size int) *Reader {
 // keeping its buffer and limits.
 func (r *Reader) Reset(rd io.Reader) {
 	r.b.init(rd, r.b.size)
-	r.swallow, r.scanned = 0, 0
+	r.swallow, r.scanned, r.pending = 0, 0, nil
 }
 
 // Buffered returns the number of bytes received but not yet consumed: when
@@ -133,8 +140,27 @@ func (r *Reader) maxLine() int {
 // is set, else call ReadCommand again), or the read error of the
 // underlying reader: io.EOF at the end of the stream between commands,
 // io.ErrUnexpectedEOF inside one.
+//
+// If the underlying reader returns ErrWouldBlock (a non-blocking socket
+// with no data yet), ReadCommand returns ErrWouldBlock having consumed no
+// part of a command; call it again once data may have arrived, and it
+// resumes where it stopped.
 func (r *Reader) ReadCommand(cmd *Command) error {
 	r.b.max = max(MaxCommandLine, r.maxLine()) + r.maxItem() + 2
+	if r.swallow > 0 || r.pending != nil {
+		// A rejected data block whose skipping was interrupted by
+		// ErrWouldBlock: finish it, then report the rejection.
+		if r.swallow > 0 {
+			if err := r.skipSwallow(); err != nil {
+				return err
+			}
+		}
+		perr := r.pending
+		r.pending = nil
+		if perr != nil {
+			return perr
+		}
+	}
 	r.b.shrink()
 	nl, err := r.findLine()
 	if err != nil {
@@ -148,6 +174,9 @@ func (r *Reader) ReadCommand(cmd *Command) error {
 			// memcached sends the error only once the rejected data block
 			// has been read and dropped.
 			if err := r.skipSwallow(); err != nil {
+				if err == ErrWouldBlock {
+					r.pending = perr
+				}
 				return err
 			}
 		}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mcroute/mcroute/runtime/mc"
@@ -43,6 +45,22 @@ type client struct {
 	// accounted is how much of out is counted in the server's buffered
 	// bytes.
 	accounted int64
+
+	// rfd is the socket's descriptor while rawLoop runs (else -1);
+	// drained says that the last read did not fill its buffer; blocked
+	// says that step stopped for want of data.
+	rfd     int
+	drained bool
+	blocked bool
+
+	// raw is the socket while rawLoop runs. skipped says that the last
+	// ErrWouldBlock came from a skipped read; parkedAt is when the loop
+	// began to wait after one (UnixNano; 0 when it is not waiting so),
+	// for the sweeper; kicked says that the sweeper woke the loop.
+	raw      syscall.RawConn
+	skipped  bool
+	parkedAt atomic.Int64
+	kicked   atomic.Bool
 }
 
 // slot is the request and reply of one key of a multi-key get.
@@ -52,9 +70,10 @@ type slot struct {
 }
 
 func newClient(s *Server, nc net.Conn) *client {
-	r := memproto.NewReaderSize(nc, clientBufferSize)
-	r.MaxItemSize = s.maxValueSize()
-	return &client{s: s, nc: nc, r: r, ctx: context.Background()}
+	c := &client{s: s, nc: nc, ctx: context.Background(), rfd: -1}
+	c.r = memproto.NewReaderSize((*clientSource)(c), clientBufferSize)
+	c.r.MaxItemSize = s.maxValueSize()
+	return c
 }
 
 // drain asks the client loop to stop after the requests it has read: a
@@ -64,48 +83,175 @@ func (c *client) drain() {
 	_ = c.nc.SetReadDeadline(time.Now())
 }
 
+// clientSource is the client's connection as the command reader reads it.
+// Outside rawLoop it is the net.Conn. Inside, it reads the socket without
+// blocking: it returns memproto.ErrWouldBlock when no data is there, and
+// also, without a system call, right after a read that did not fill its
+// buffer (the socket was drained then), so that the loop waits for the
+// poller's next readiness event instead of trying a read that would fail
+// with EAGAIN.
+type clientSource client
+
+func (cs *clientSource) Read(p []byte) (int, error) {
+	c := (*client)(cs)
+	if c.rfd < 0 {
+		return c.nc.Read(p)
+	}
+	if c.drained {
+		c.drained, c.skipped = false, true
+		return 0, memproto.ErrWouldBlock
+	}
+	for {
+		n, err := syscall.Read(c.rfd, p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return 0, memproto.ErrWouldBlock
+		case err != nil:
+			return 0, err
+		case n == 0:
+			return 0, io.EOF
+		}
+		c.drained = n < len(p)
+		return n, nil
+	}
+}
+
 func (c *client) serve() {
 	defer c.nc.Close()
-	idle := c.s.opts.IdleTimeout
-	for {
-		if c.draining.Load() {
-			c.flush()
+	if sc, ok := c.nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+			c.rawLoop()
 			return
-		}
-		if !c.throttle() {
-			return
-		}
-		if idle > 0 && c.r.Buffered() == 0 {
-			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
-		}
-		err := c.r.ReadCommand(&c.cmd)
-		if err != nil {
-			var pe *memproto.ProtocolError
-			if !errors.As(err, &pe) {
-				// EOF, reset, idle timeout or drain: nothing more to do.
-				c.flush()
-				return
-			}
-			c.s.stats.protocolErrors.Add(1)
-			c.out = pe.AppendTo(c.out)
-			if pe.Close {
-				c.flush()
-				return
-			}
-		} else if !c.exec() {
-			c.flush()
-			return
-		}
-		if d := int64(len(c.out)) - c.accounted; d != 0 {
-			c.s.buffered.Add(d)
-			c.accounted += d
-		}
-		if c.r.Buffered() == 0 || len(c.out) >= flushThreshold {
-			if !c.flush() {
-				return
-			}
 		}
 	}
+	for !c.step() {
+	}
+}
+
+// rawLoop is serve for a socket: the loop runs inside RawConn.Read, whose
+// callback runs again each time the poller says the socket is readable.
+// Staying inside one call matters: every Read of a net.Conn first forgets
+// readiness events already received, so it must try a read (which fails
+// with EAGAIN when the client has not sent its next request yet) before it
+// can wait; here a readiness event that arrives while a command is being
+// routed is kept, and a socket drained by a short read is waited for
+// without that extra system call.
+//
+// The one thing a short read does not tell is an end of input that
+// arrived together with the data: the poller reported both at once, and
+// nothing more will come. A connection that waits after such a skipped
+// read is therefore checked once by the server's sweeper (sweepParked),
+// which wakes it if input or an end of input is pending.
+func (c *client) rawLoop() {
+	for {
+		stopped := false
+		c.drained = false
+		err := c.raw.Read(func(fd uintptr) bool {
+			c.parkedAt.Store(0)
+			c.rfd = int(fd)
+			defer func() { c.rfd = -1 }()
+			for {
+				if c.step() {
+					stopped = true
+					return true
+				}
+				if c.blocked {
+					c.blocked = false
+					if c.skipped {
+						c.skipped = false
+						c.parkedAt.Store(time.Now().UnixNano())
+					}
+					return false
+				}
+			}
+		})
+		if stopped {
+			return
+		}
+		if err != nil && c.kicked.Swap(false) && !c.draining.Load() {
+			// Woken by the sweeper: read again, with the deadline
+			// the connection had.
+			var d time.Time
+			if idle := c.s.opts.IdleTimeout; idle > 0 {
+				d = time.Now().Add(idle)
+			}
+			_ = c.nc.SetReadDeadline(d)
+			continue
+		}
+		// Closed, drain or idle deadline: nothing more to read.
+		c.flush()
+		return
+	}
+}
+
+// inputPending reports whether the socket holds data or an end of input
+// (or an error) that a read would return now. It is safe to call from any
+// goroutine.
+func (c *client) inputPending() bool {
+	pending := false
+	_ = c.raw.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		pending = err != syscall.EAGAIN
+	})
+	return pending
+}
+
+// kick wakes the client's loop from its wait (see rawLoop).
+func (c *client) kick() {
+	c.kicked.Store(true)
+	_ = c.nc.SetReadDeadline(time.Now())
+}
+
+// step reads and executes one command and reports whether the connection
+// is done. When the socket has no complete command yet, it flushes the
+// replies and sets c.blocked instead.
+func (c *client) step() (done bool) {
+	if c.draining.Load() {
+		c.flush()
+		return true
+	}
+	if !c.throttle() {
+		return true
+	}
+	if idle := c.s.opts.IdleTimeout; idle > 0 && c.r.Buffered() == 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+	}
+	err := c.r.ReadCommand(&c.cmd)
+	if err != nil {
+		if err == memproto.ErrWouldBlock {
+			c.blocked = true
+			return !c.flush()
+		}
+		var pe *memproto.ProtocolError
+		if !errors.As(err, &pe) {
+			// EOF, reset, idle timeout or drain: nothing more to do.
+			c.flush()
+			return true
+		}
+		c.s.stats.protocolErrors.Add(1)
+		c.out = pe.AppendTo(c.out)
+		if pe.Close {
+			c.flush()
+			return true
+		}
+	} else if !c.exec() {
+		c.flush()
+		return true
+	}
+	if d := int64(len(c.out)) - c.accounted; d != 0 {
+		c.s.buffered.Add(d)
+		c.accounted += d
+	}
+	if c.r.Buffered() == 0 || len(c.out) >= flushThreshold {
+		if !c.flush() {
+			return true
+		}
+	}
+	return false
 }
 
 // throttle waits while the server holds more unwritten reply bytes than

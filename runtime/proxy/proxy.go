@@ -125,6 +125,11 @@ type Server struct {
 	buffered  atomic.Int64 // reply bytes waiting to be written, all clients
 
 	stats proxyStats
+
+	// sweepOnce starts sweepParked with the first Serve; stopSweep ends it.
+	sweepOnce sync.Once
+	stopOnce  sync.Once
+	stopSweep chan struct{}
 }
 
 // generation is one config's route graph and the destinations it holds.
@@ -168,6 +173,7 @@ func New(opts Options) *Server {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*client]struct{}{},
 		started:   time.Now(),
+		stopSweep: make(chan struct{}),
 	}
 	if opts.Metrics != nil {
 		opts.Metrics.attach(s)
@@ -315,6 +321,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
+	s.sweepOnce.Do(func() { go s.sweepParked() })
 	defer func() {
 		s.mu.Lock()
 		delete(s.listeners, ln)
@@ -382,6 +389,7 @@ func (s *Server) accept(nc net.Conn) {
 // requests it has read, closes them, and waits for them until ctx is done;
 // then it closes the upstream connections.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopSweep) })
 	s.mu.Lock()
 	s.draining = true
 	for ln := range s.listeners {
@@ -415,6 +423,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close closes listeners, client connections and upstream connections at
 // once, without draining.
 func (s *Server) Close() error {
+	s.stopOnce.Do(func() { close(s.stopSweep) })
 	s.mu.Lock()
 	s.draining = true
 	for ln := range s.listeners {
@@ -433,6 +442,36 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	s.reg.Close()
 	return nil
+}
+
+// sweepInterval is how often sweepParked looks at waiting connections, and
+// how long a connection waits after a skipped read before it is checked.
+const sweepInterval = 50 * time.Millisecond
+
+// sweepParked checks, once each, the client connections that have waited
+// for sweepInterval after a skipped read (see client.rawLoop), and wakes
+// those with input or an end of input pending. A busy connection is woken
+// by its next request long before it is checked, so this costs one system
+// call per connection that goes idle, not one per request.
+func (s *Server) sweepParked() {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopSweep:
+			return
+		case now := <-t.C:
+			for _, c := range s.clients() {
+				at := c.parkedAt.Load()
+				if at == 0 || now.UnixNano()-at < int64(sweepInterval) || !c.parkedAt.CompareAndSwap(at, 0) {
+					continue
+				}
+				if c.inputPending() {
+					c.kick()
+				}
+			}
+		}
+	}
 }
 
 // clients returns the open client connections.

@@ -146,11 +146,18 @@ func (c *client) serve() {
 // read is therefore checked once by the server's sweeper (sweepParked),
 // which wakes it if input or an end of input is pending.
 func (c *client) rawLoop() {
+	defer func() {
+		if c.parkedAt.Swap(0) != 0 {
+			c.s.parked.Add(-1)
+		}
+	}()
 	for {
 		stopped := false
 		c.drained = false
 		err := c.raw.Read(func(fd uintptr) bool {
-			c.parkedAt.Store(0)
+			if c.parkedAt.Swap(0) != 0 {
+				c.s.parked.Add(-1)
+			}
 			c.rfd = int(fd)
 			defer func() { c.rfd = -1 }()
 			for {
@@ -163,6 +170,7 @@ func (c *client) rawLoop() {
 					if c.skipped {
 						c.skipped = false
 						c.parkedAt.Store(time.Now().UnixNano())
+						c.s.parked.Add(1)
 					}
 					return false
 				}

@@ -126,7 +126,10 @@ type Server struct {
 
 	stats proxyStats
 
-	// sweepOnce starts sweepParked with the first Serve; stopSweep ends it.
+	// parked counts the clients waiting after a skipped read and not yet
+	// checked (client.parkedAt != 0); sweepOnce starts sweepParked with the
+	// first Serve; stopSweep ends it.
+	parked    atomic.Int64
 	sweepOnce sync.Once
 	stopOnce  sync.Once
 	stopSweep chan struct{}
@@ -456,20 +459,31 @@ const sweepInterval = 50 * time.Millisecond
 func (s *Server) sweepParked() {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
+	var due []*client
 	for {
 		select {
 		case <-s.stopSweep:
 			return
 		case now := <-t.C:
-			for _, c := range s.clients() {
+			if s.parked.Load() == 0 {
+				continue
+			}
+			due = due[:0]
+			s.mu.Lock()
+			for c := range s.conns {
 				at := c.parkedAt.Load()
-				if at == 0 || now.UnixNano()-at < int64(sweepInterval) || !c.parkedAt.CompareAndSwap(at, 0) {
-					continue
+				if at != 0 && now.UnixNano()-at >= int64(sweepInterval) && c.parkedAt.CompareAndSwap(at, 0) {
+					s.parked.Add(-1)
+					due = append(due, c)
 				}
+			}
+			s.mu.Unlock()
+			for _, c := range due {
 				if c.inputPending() {
 					c.kick()
 				}
 			}
+			clear(due)
 		}
 	}
 }

@@ -392,16 +392,10 @@ func (s *Server) accept(nc net.Conn) {
 // requests it has read, closes them, and waits for them until ctx is done;
 // then it closes the upstream connections.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopOnce.Do(func() { close(s.stopSweep) })
-	s.mu.Lock()
-	s.draining = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for c := range s.conns {
+	s.stopAccepting()
+	for _, c := range s.clients() {
 		c.drain()
 	}
-	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
@@ -426,25 +420,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close closes listeners, client connections and upstream connections at
 // once, without draining.
 func (s *Server) Close() error {
-	s.stopOnce.Do(func() { close(s.stopSweep) })
-	s.mu.Lock()
-	s.draining = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	conns := make([]*client, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
+	s.stopAccepting()
 	// Closed without s.mu held: a close waits until the client's loop has
 	// left its RawConn.Read call, and that loop may need s.mu first.
-	for _, c := range conns {
+	for _, c := range s.clients() {
 		c.nc.Close()
 	}
 	s.wg.Wait()
 	s.reg.Close()
 	return nil
+}
+
+// stopAccepting stops the sweeper, closes the listeners and makes accept
+// refuse connections from now on, so that s.clients() is final.
+func (s *Server) stopAccepting() {
+	s.stopOnce.Do(func() { close(s.stopSweep) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.draining = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
 }
 
 // sweepInterval is how often sweepParked looks at waiting connections, and

@@ -115,17 +115,8 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 
-	var lns []net.Listener
-	for _, addr := range c.Listen {
-		ln, err := proxy.Listen(addr, os.FileMode(mode))
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return err
-		}
-		lns = append(lns, ln)
-	}
+	// The metrics listener opens first, so that it is up once clients
+	// can connect.
 	var metricsSrv *http.Server
 	if metrics != nil {
 		mux := http.NewServeMux()
@@ -146,6 +137,20 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 		log.Info("serving metrics", "addr", mln.Addr().String())
 	}
 
+	var lns []net.Listener
+	for _, addr := range c.Listen {
+		ln, err := proxy.Listen(addr, os.FileMode(mode))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			if metricsSrv != nil {
+				metricsSrv.Close()
+			}
+			return err
+		}
+		lns = append(lns, ln)
+	}
 	sources := res.Sources
 	reload := func(why string) {
 		r, err := c.load(ctx)

@@ -50,6 +50,15 @@ func (r *ReplyReader) Reset(rd io.Reader) { r.b.init(rd, r.b.size) }
 // Buffered returns the number of bytes received but not yet consumed.
 func (r *ReplyReader) Buffered() int { return r.b.buffered() }
 
+// Fill reads once from the underlying reader into the buffer, consuming
+// nothing: it returns nil when bytes arrived, else the reader's error
+// (io.EOF at the end of the stream, ErrWouldBlock from a non-blocking
+// source). A connection's reader uses it to wait for the server while no
+// reply is expected, so that what arrives then is kept for ReadReply.
+func (r *ReplyReader) Fill() error {
+	return r.b.fill(r.b.buffered() + 1)
+}
+
 func (r *ReplyReader) maxValue() int {
 	if r.MaxValueSize > 0 {
 		return r.MaxValueSize

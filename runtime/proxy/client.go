@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/mcroute/mcroute/internal/sockio"
 	"github.com/mcroute/mcroute/runtime/mc"
 	"github.com/mcroute/mcroute/runtime/memproto"
 )
@@ -46,21 +46,17 @@ type client struct {
 	// bytes.
 	accounted int64
 
-	// rfd is the socket's descriptor while rawLoop runs (else -1);
-	// drained says that the last read did not fill its buffer; blocked
-	// says that step stopped for want of data.
-	rfd     int
-	drained bool
+	// blocked says that step stopped for want of data.
 	blocked bool
 
-	// raw is the socket while rawLoop runs. skipped says that the last
-	// ErrWouldBlock came from a skipped read; parkedAt is when the loop
-	// began to wait after one (UnixNano; 0 when it is not waiting so),
-	// for the sweeper; kicked says that the sweeper woke the loop.
-	raw      syscall.RawConn
-	skipped  bool
-	parkedAt atomic.Int64
-	kicked   atomic.Bool
+	// raw is the socket while rawLoop runs, src how the command reader
+	// reads it inside the RawConn callback (src.FD >= 0 there), and
+	// waiter its entry in the server's sweeper; kicked says that the
+	// sweeper woke the loop.
+	raw    syscall.RawConn
+	src    *sockio.Source
+	waiter *sockio.Waiter
+	kicked atomic.Bool
 }
 
 // slot is the request and reply of one key of a multi-key get.
@@ -70,7 +66,7 @@ type slot struct {
 }
 
 func newClient(s *Server, nc net.Conn) *client {
-	c := &client{s: s, nc: nc, ctx: context.Background(), rfd: -1}
+	c := &client{s: s, nc: nc, ctx: context.Background(), src: sockio.NewSource()}
 	c.r = memproto.NewReaderSize((*clientSource)(c), clientBufferSize)
 	c.r.MaxItemSize = s.maxValueSize()
 	return c
@@ -83,39 +79,17 @@ func (c *client) drain() {
 	_ = c.nc.SetReadDeadline(time.Now())
 }
 
-// clientSource is the client's connection as the command reader reads it.
-// Outside rawLoop it is the net.Conn. Inside, it reads the socket without
-// blocking: it returns memproto.ErrWouldBlock when no data is there, and
-// also, without a system call, right after a read that did not fill its
-// buffer (the socket was drained then), so that the loop waits for the
-// poller's next readiness event instead of trying a read that would fail
-// with EAGAIN.
+// clientSource is the client's connection as the command reader reads it:
+// the socket without blocking inside rawLoop (see sockio.Source), else the
+// net.Conn.
 type clientSource client
 
 func (cs *clientSource) Read(p []byte) (int, error) {
 	c := (*client)(cs)
-	if c.rfd < 0 {
+	if c.src.FD < 0 {
 		return c.nc.Read(p)
 	}
-	if c.drained {
-		c.drained, c.skipped = false, true
-		return 0, memproto.ErrWouldBlock
-	}
-	for {
-		n, err := syscall.Read(c.rfd, p)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return 0, memproto.ErrWouldBlock
-		case err != nil:
-			return 0, err
-		case n == 0:
-			return 0, io.EOF
-		}
-		c.drained = n < len(p)
-		return n, nil
-	}
+	return c.src.Read(p)
 }
 
 func (c *client) serve() {
@@ -143,23 +117,18 @@ func (c *client) serve() {
 // The one thing a short read does not tell is an end of input that
 // arrived together with the data: the poller reported both at once, and
 // nothing more will come. A connection that waits after such a skipped
-// read is therefore checked once by the server's sweeper (sweepParked),
-// which wakes it if input or an end of input is pending.
+// read is therefore parked in the server's sweeper, which checks it once
+// and wakes it if input or an end of input is pending.
 func (c *client) rawLoop() {
-	defer func() {
-		if c.parkedAt.Swap(0) != 0 {
-			c.s.parked.Add(-1)
-		}
-	}()
+	c.waiter = c.s.sweeper.Add(c.raw, c.kick)
+	defer c.waiter.Remove()
 	for {
 		stopped := false
-		c.drained = false
+		c.src.Begin()
 		err := c.raw.Read(func(fd uintptr) bool {
-			if c.parkedAt.Swap(0) != 0 {
-				c.s.parked.Add(-1)
-			}
-			c.rfd = int(fd)
-			defer func() { c.rfd = -1 }()
+			c.waiter.Unpark()
+			c.src.FD = int(fd)
+			defer func() { c.src.FD = -1 }()
 			for {
 				if c.step() {
 					stopped = true
@@ -167,10 +136,8 @@ func (c *client) rawLoop() {
 				}
 				if c.blocked {
 					c.blocked = false
-					if c.skipped {
-						c.skipped = false
-						c.parkedAt.Store(time.Now().UnixNano())
-						c.s.parked.Add(1)
+					if c.src.Skipped() {
+						c.waiter.Park()
 					}
 					return false
 				}
@@ -193,19 +160,6 @@ func (c *client) rawLoop() {
 		c.flush()
 		return
 	}
-}
-
-// inputPending reports whether the socket holds data or an end of input
-// (or an error) that a read would return now. It is safe to call from any
-// goroutine.
-func (c *client) inputPending() bool {
-	pending := false
-	_ = c.raw.Control(func(fd uintptr) {
-		var b [1]byte
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		pending = err != syscall.EAGAIN
-	})
-	return pending
 }
 
 // kick wakes the client's loop from its wait (see rawLoop).
@@ -292,8 +246,23 @@ func (c *client) flush() bool {
 	if len(c.out) == 0 {
 		return true
 	}
-	_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.clientTimeout()))
-	_, err := c.nc.Write(c.out)
+	var err error
+	out := c.out
+	if c.src.FD >= 0 {
+		// Inside rawLoop: write what the socket takes at once without
+		// the scheduler's system call bookkeeping, and wait (with the
+		// deadline) only for what it does not.
+		var n int
+		n, err = sockio.Write(c.src.FD, out)
+		out = out[n:]
+		if err == syscall.EAGAIN {
+			err = nil
+		}
+	}
+	if err == nil && len(out) > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.clientTimeout()))
+		_, err = c.nc.Write(out)
+	}
 	c.s.buffered.Add(-c.accounted)
 	c.accounted = 0
 	if cap(c.out) > 1<<20 {

@@ -59,7 +59,7 @@ func TestPymemcache(t *testing.T) {
 	_, addr := startProxy(t, withServers(replicated, m0, m1), proxy.Options{})
 	host, port, _ := net.SplitHostPort(addr)
 	script := `
-import sys
+import sys, time
 from pymemcache.client.base import Client
 c = Client((sys.argv[1], int(sys.argv[2])), connect_timeout=5, timeout=5, default_noreply=False)
 assert c.set("pykey", b"hello from python") is True
@@ -70,6 +70,13 @@ assert c.get_many(["a", "b", "nothere"]) == {"a": b"1", "b": b"2"}
 assert c.add("pykey", b"x") is False
 assert c.incr("nothere", 1) is None
 c.set("n", b"10")
+# The set was answered by the fastest replica; incr goes to both and takes
+# the first reply, so wait until the slower one has stored it too.
+replicas = [Client((a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])), connect_timeout=5, timeout=5) for a in sys.argv[3:5]]
+for _ in range(200):
+    if all(r.get("n") == b"10" for r in replicas):
+        break
+    time.sleep(0.01)
 assert c.incr("n", 5) == 15
 assert c.delete("pykey") is True
 # AllFastestRoute answers the delete from the first replica and deletes on
@@ -85,7 +92,7 @@ v = c.version()
 assert b"mcroute" in v, v
 print("ok")
 `
-	out, err := exec.Command(py, "-c", script, host, port).CombinedOutput()
+	out, err := exec.Command(py, "-c", script, host, port, m0.Addr, m1.Addr).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
 		t.Fatalf("pymemcache: %v\n%s", err, out)
 	}

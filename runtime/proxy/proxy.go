@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mcroute/mcroute/internal/diag"
+	"github.com/mcroute/mcroute/internal/sockio"
 	"github.com/mcroute/mcroute/runtime/mc"
 	"github.com/mcroute/mcroute/runtime/route"
 	"github.com/mcroute/mcroute/runtime/upstream"
@@ -126,13 +127,9 @@ type Server struct {
 
 	stats proxyStats
 
-	// parked counts the clients waiting after a skipped read and not yet
-	// checked (client.parkedAt != 0); sweepOnce starts sweepParked with the
-	// first Serve; stopSweep ends it.
-	parked    atomic.Int64
-	sweepOnce sync.Once
-	stopOnce  sync.Once
-	stopSweep chan struct{}
+	// sweeper checks the client connections that wait after a skipped
+	// read (see client.rawLoop); stopAccepting stops it.
+	sweeper *sockio.Sweeper
 }
 
 // generation is one config's route graph and the destinations it holds.
@@ -176,7 +173,7 @@ func New(opts Options) *Server {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*client]struct{}{},
 		started:   time.Now(),
-		stopSweep: make(chan struct{}),
+		sweeper:   sockio.NewSweeper(0),
 	}
 	if opts.Metrics != nil {
 		opts.Metrics.attach(s)
@@ -324,7 +321,6 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
-	s.sweepOnce.Do(func() { go s.sweepParked() })
 	defer func() {
 		s.mu.Lock()
 		delete(s.listeners, ln)
@@ -434,53 +430,12 @@ func (s *Server) Close() error {
 // stopAccepting stops the sweeper, closes the listeners and makes accept
 // refuse connections from now on, so that s.clients() is final.
 func (s *Server) stopAccepting() {
-	s.stopOnce.Do(func() { close(s.stopSweep) })
+	s.sweeper.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.draining = true
 	for ln := range s.listeners {
 		ln.Close()
-	}
-}
-
-// sweepInterval is how often sweepParked looks at waiting connections, and
-// how long a connection waits after a skipped read before it is checked.
-const sweepInterval = 50 * time.Millisecond
-
-// sweepParked checks, once each, the client connections that have waited
-// for sweepInterval after a skipped read (see client.rawLoop), and wakes
-// those with input or an end of input pending. A busy connection is woken
-// by its next request long before it is checked, so this costs one system
-// call per connection that goes idle, not one per request.
-func (s *Server) sweepParked() {
-	t := time.NewTicker(sweepInterval)
-	defer t.Stop()
-	var due []*client
-	for {
-		select {
-		case <-s.stopSweep:
-			return
-		case now := <-t.C:
-			if s.parked.Load() == 0 {
-				continue
-			}
-			due = due[:0]
-			s.mu.Lock()
-			for c := range s.conns {
-				at := c.parkedAt.Load()
-				if at != 0 && now.UnixNano()-at >= int64(sweepInterval) && c.parkedAt.CompareAndSwap(at, 0) {
-					s.parked.Add(-1)
-					due = append(due, c)
-				}
-			}
-			s.mu.Unlock()
-			for _, c := range due {
-				if c.inputPending() {
-					c.kick()
-				}
-			}
-			clear(due)
-		}
 	}
 }
 

@@ -7,8 +7,11 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/mcroute/mcroute/internal/sockio"
 	"github.com/mcroute/mcroute/runtime/mc"
 	"github.com/mcroute/mcroute/runtime/memproto"
 )
@@ -105,7 +108,7 @@ func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply) {
 
 // writeLoop writes the requests of the connection of generation gen until
 // it breaks.
-func (c *conn) writeLoop(nc net.Conn, kick chan struct{}, gen uint64) {
+func (c *conn) writeLoop(nc net.Conn, raw syscall.RawConn, kick chan struct{}, gen uint64) {
 	for range kick {
 		// Let the other goroutines made runnable by the same poll append
 		// their requests, so that they share this write.
@@ -122,19 +125,45 @@ func (c *conn) writeLoop(nc net.Conn, kick chan struct{}, gen uint64) {
 		if len(buf) == 0 {
 			continue
 		}
-		_ = nc.SetWriteDeadline(time.Now().Add(c.d.key.Timeout))
-		_, err := nc.Write(buf)
+		err := c.write(nc, raw, buf)
 		c.mu.Lock()
 		if cap(buf) <= 1<<20 {
 			c.spare = buf[:0]
 		}
 		if err != nil {
-			c.breakLocked(gen, err)
+			old := c.breakLocked(gen, err)
 			c.mu.Unlock()
+			closeConn(old)
 			return
 		}
 		c.mu.Unlock()
 	}
+}
+
+// write writes buf to nc. A socket's send buffer normally takes it at
+// once; the write deadline (a timer) is set only when it does not.
+func (c *conn) write(nc net.Conn, raw syscall.RawConn, buf []byte) error {
+	if raw != nil {
+		var n int
+		var werr error
+		if err := raw.Write(func(fd uintptr) bool {
+			n, werr = sockio.Write(int(fd), buf)
+			return true
+		}); err != nil {
+			return err
+		}
+		if werr != syscall.EAGAIN {
+			return werr
+		}
+		buf = buf[n:]
+	}
+	_ = nc.SetWriteDeadline(time.Now().Add(c.d.key.Timeout))
+	_, err := nc.Write(buf)
+	if raw != nil && err == nil {
+		// The next raw write must not see this deadline pass.
+		_ = nc.SetWriteDeadline(time.Time{})
+	}
+	return err
 }
 
 // connect dials the destination if no connection is open. It returns the
@@ -168,9 +197,10 @@ func (c *conn) connect() (mc.Result, error) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	ic := &idleConn{Conn: nc}
-	rr := memproto.NewReplyReader(ic)
-	rr.MaxValueSize = c.d.reg.opts.MaxValueSize
+	var raw syscall.RawConn
+	if sc, ok := nc.(syscall.Conn); ok {
+		raw, _ = sc.SyscallConn()
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -183,8 +213,15 @@ func (c *conn) connect() (mc.Result, error) {
 	kick := make(chan struct{}, 1)
 	c.kick, c.kicked = kick, false
 	c.mu.Unlock()
-	go c.readLoop(ic, rr, gen)
-	go c.writeLoop(nc, kick, gen)
+	if raw != nil {
+		go c.rawReadLoop(nc, raw, gen)
+	} else {
+		ic := &idleConn{Conn: nc}
+		rr := memproto.NewReplyReader(ic)
+		rr.MaxValueSize = c.d.reg.opts.MaxValueSize
+		go c.readLoop(ic, rr, gen)
+	}
+	go c.writeLoop(nc, raw, kick, gen)
 	return 0, nil
 }
 
@@ -230,8 +267,9 @@ func (c *conn) readLoop(nc *idleConn, rr *memproto.ReplyReader, gen uint64) {
 				}
 				err = errUnsolicited
 			}
-			c.breakLocked(gen, err)
+			old := c.breakLocked(gen, err)
 			c.mu.Unlock()
+			closeConn(old)
 			return
 		}
 		head := c.pending.front()
@@ -240,8 +278,9 @@ func (c *conn) readLoop(nc *idleConn, rr *memproto.ReplyReader, gen uint64) {
 		err := rr.ReadReply(head.op, head.meta, &scratch)
 		if err != nil && !(isReplyError(err) && isErrorLine(scratch.Result)) {
 			c.mu.Lock()
-			c.breakLocked(gen, err)
+			old := c.breakLocked(gen, err)
 			c.mu.Unlock()
+			closeConn(old)
 			return
 		}
 		c.mu.Lock()
@@ -262,13 +301,146 @@ func (c *conn) readLoop(nc *idleConn, rr *memproto.ReplyReader, gen uint64) {
 			// with it and rebuild the connection.
 			head.rep.CopyFrom(&scratch)
 			head.done <- struct{}{}
-			c.breakLocked(gen, err)
+			old := c.breakLocked(gen, err)
 			c.mu.Unlock()
+			closeConn(old)
 			return
 		}
 		c.mu.Unlock()
 		head.rep.CopyFrom(&scratch)
 		head.done <- struct{}{}
+	}
+}
+
+// rawReadLoop is readLoop for a socket: it runs inside RawConn.Read, whose
+// callback runs again each time the poller says the socket is readable.
+// A read that does not fill the reply buffer drained the socket, so the
+// loop then waits for the next readiness event instead of trying a read
+// that would fail with EAGAIN (net.Conn.Read always tries one first); a
+// wait after such a skipped read is parked in the registry's sweeper,
+// which catches an end of input that arrived together with the last data
+// (see package sockio).
+//
+// Deadlines are lazy: the read deadline is armed by do when a call is sent
+// on an idle connection and is not moved as replies complete; when it
+// fires, the loop re-arms it for the oldest outstanding call, and breaks
+// the connection only if that call's own deadline has passed.
+func (c *conn) rawReadLoop(nc net.Conn, raw syscall.RawConn, gen uint64) {
+	src := sockio.NewSource()
+	rr := memproto.NewReplyReader(src)
+	rr.MaxValueSize = c.d.reg.opts.MaxValueSize
+	var kicked atomic.Bool
+	w := c.d.reg.sweeper.Add(raw, func() {
+		kicked.Store(true)
+		_ = nc.SetReadDeadline(time.Now())
+	})
+	defer w.Remove()
+	var scratch mc.Reply
+	for {
+		var fail error
+		stop := false
+		src.Begin()
+		// wait ends a callback that ran out of data; a skipped read
+		// parks the connection in the sweeper.
+		wait := func() bool {
+			if src.Skipped() {
+				w.Park()
+			}
+			return false
+		}
+		err := raw.Read(func(fd uintptr) bool {
+			w.Unpark()
+			src.FD = int(fd)
+			defer func() { src.FD = -1 }()
+			for {
+				c.mu.Lock()
+				if c.gen != gen {
+					c.mu.Unlock()
+					stop = true
+					return true
+				}
+				if c.pending.len() == 0 {
+					c.mu.Unlock()
+					if rr.Buffered() > 0 {
+						fail = errUnsolicited
+						return true
+					}
+					// Wait for the server: bytes that arrive are the
+					// reply to a call sent meanwhile, or garbage.
+					err := rr.Fill()
+					if err == memproto.ErrWouldBlock {
+						return wait()
+					}
+					if err != nil {
+						fail = err
+						return true
+					}
+					continue
+				}
+				head := c.pending.front()
+				c.mu.Unlock()
+
+				err := rr.ReadReply(head.op, head.meta, &scratch)
+				if err == memproto.ErrWouldBlock {
+					return wait()
+				}
+				if err != nil && !(isReplyError(err) && isErrorLine(scratch.Result)) {
+					fail = err
+					return true
+				}
+				c.mu.Lock()
+				if c.gen != gen {
+					// Broken meanwhile: head was failed.
+					c.mu.Unlock()
+					stop = true
+					return true
+				}
+				c.pending.pop()
+				c.mu.Unlock()
+				head.rep.CopyFrom(&scratch)
+				head.done <- struct{}{}
+				if err != nil {
+					// A readable error reply, but the stream is out
+					// of step (a rejected storage command line):
+					// rebuild the connection.
+					fail = err
+					return true
+				}
+			}
+		})
+		if stop {
+			return
+		}
+		if fail == nil && err != nil && (isTimeout(err) || errors.Is(err, os.ErrDeadlineExceeded)) {
+			// The deadline fired (or the sweeper woke the loop):
+			// carry on unless the oldest call is really late.
+			woken := kicked.Swap(false)
+			c.mu.Lock()
+			if c.gen != gen {
+				c.mu.Unlock()
+				return
+			}
+			now := time.Now()
+			switch {
+			case c.pending.len() == 0:
+				_ = nc.SetReadDeadline(time.Time{})
+				c.mu.Unlock()
+				continue
+			case woken || c.pending.front().deadline.After(now):
+				_ = nc.SetReadDeadline(c.pending.front().deadline)
+				c.mu.Unlock()
+				continue
+			}
+			c.mu.Unlock()
+		}
+		if fail == nil {
+			fail = err
+		}
+		c.mu.Lock()
+		old := c.breakLocked(gen, fail)
+		c.mu.Unlock()
+		closeConn(old)
+		return
 	}
 }
 
@@ -280,14 +452,17 @@ func isReplyError(err error) bool {
 	return errors.As(err, &re)
 }
 
-// breakLocked closes the connection of generation gen (if still current)
+// breakLocked ends the connection of generation gen (if still current)
 // and fails every outstanding call: with a timeout when a deadline passed,
-// else with a remote error. c.mu must be held.
-func (c *conn) breakLocked(gen uint64, err error) {
+// else with a remote error. c.mu must be held. It returns the connection,
+// which the caller closes after releasing c.mu (closeConn): closing waits
+// for a reader inside RawConn.Read to leave it, and that reader may be
+// waiting for c.mu.
+func (c *conn) breakLocked(gen uint64, err error) net.Conn {
 	if c.gen != gen || c.nc == nil {
-		return
+		return nil
 	}
-	c.nc.Close()
+	old := c.nc
 	c.nc = nil
 	c.gen++
 	close(c.kick)
@@ -312,14 +487,23 @@ func (c *conn) breakLocked(gen uint64, err error) {
 	if res != mc.ResTimeout {
 		c.d.reg.opts.logger().Debug("connection broken", "server", c.d.key.Addr, "err", err)
 	}
+	return old
+}
+
+// closeConn closes nc if it is not nil.
+func closeConn(nc net.Conn) {
+	if nc != nil {
+		nc.Close()
+	}
 }
 
 // close closes the connection for good; outstanding calls fail.
 func (c *conn) close() {
 	c.mu.Lock()
 	c.closed = true
-	c.breakLocked(c.gen, errClosed)
+	old := c.breakLocked(c.gen, errClosed)
 	c.mu.Unlock()
+	closeConn(old)
 }
 
 // snapshot returns the number of outstanding calls and whether the

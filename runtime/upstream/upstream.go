@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcroute/mcroute/internal/sockio"
 	"github.com/mcroute/mcroute/runtime/mc"
 )
 
@@ -124,6 +125,10 @@ func (k Key) String() string {
 type Registry struct {
 	opts Options
 
+	// sweeper checks connections whose reader waits after a skipped
+	// read (see conn.rawReadLoop); Close stops it.
+	sweeper *sockio.Sweeper
+
 	mu     sync.Mutex
 	dests  map[Key]*Dest
 	closed bool
@@ -131,7 +136,7 @@ type Registry struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry(opts Options) *Registry {
-	return &Registry{opts: opts, dests: map[Key]*Dest{}}
+	return &Registry{opts: opts, dests: map[Key]*Dest{}, sweeper: sockio.NewSweeper(0)}
 }
 
 // Acquire returns the destination for k, creating it on first use, and
@@ -190,6 +195,7 @@ func (r *Registry) Close() {
 	for _, d := range ds {
 		d.close()
 	}
+	r.sweeper.Stop()
 }
 
 // State is a destination's health, as mcrouter reports it.

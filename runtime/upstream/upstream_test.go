@@ -225,7 +225,9 @@ func TestSoftTKOOnFrozenServer(t *testing.T) {
 }
 
 // fakeServer answers each request line with reply(line) and can misbehave.
-func fakeServer(t *testing.T, handle func(c net.Conn, r *bufio.Reader)) string {
+// fakeServer serves each accepted connection with handle, which gets the
+// connection's number (from 1, in the order of acceptance).
+func fakeServer(t *testing.T, handle func(n int, c net.Conn, r *bufio.Reader)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -233,14 +235,14 @@ func fakeServer(t *testing.T, handle func(c net.Conn, r *bufio.Reader)) string {
 	}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
-		for {
+		for n := 1; ; n++ {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			go func() {
 				defer c.Close()
-				handle(c, bufio.NewReader(c))
+				handle(n, c, bufio.NewReader(c))
 			}()
 		}
 	}()
@@ -251,13 +253,7 @@ func fakeServer(t *testing.T, handle func(c net.Conn, r *bufio.Reader)) string {
 // middle of a reply makes the affected request fail with a remote error;
 // the connection is rebuilt and the next request succeeds.
 func TestGarbageAndMidReplyClose(t *testing.T) {
-	var mu sync.Mutex
-	conns := 0
-	addr := fakeServer(t, func(c net.Conn, r *bufio.Reader) {
-		mu.Lock()
-		conns++
-		n := conns
-		mu.Unlock()
+	addr := fakeServer(t, func(n int, c net.Conn, r *bufio.Reader) {
 		for {
 			line, err := r.ReadString('\n')
 			if err != nil {

@@ -1,0 +1,248 @@
+// Package sockio helps a loop that reads a non-blocking socket inside
+// syscall.RawConn.Read skip the read that would fail with EAGAIN.
+//
+// A net.Conn's Read first tries a read and waits for the poller only when
+// that read fails with EAGAIN; for a request/reply protocol, where each
+// read drains the socket, that is one failed read per message. A loop that
+// runs inside RawConn.Read can instead treat a read that did not fill its
+// buffer as "drained" and wait for the poller's next readiness event
+// straight away. The one thing such a short read does not tell is an end of
+// input (or an error) that arrived together with the data: the poller
+// reported both in one edge-triggered event and nothing more will come. A
+// Sweeper covers that case: a loop that waits after a skipped read parks
+// its Waiter, and the sweeper checks each parked socket once, after at
+// least one sweep interval, with recv(MSG_PEEK|MSG_DONTWAIT), waking the
+// loop if input or an end of input is pending. That costs one system call
+// per connection that goes quiet, and none per message.
+package sockio
+
+import (
+	"io"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/mcroute/mcroute/runtime/memproto"
+)
+
+// Source is a socket as a memproto reader reads it inside a
+// syscall.RawConn.Read callback: the loop sets FD to the callback's
+// descriptor on entry and back to -1 on exit, and calls Begin before each
+// RawConn.Read. Read returns memproto.ErrWouldBlock when no data is there,
+// and also, without a system call, right after a read that did not fill
+// its buffer (the socket was drained then), so that the loop returns from
+// its callback and waits for the poller's next readiness event. The zero
+// value is not usable: FD must start at -1.
+type Source struct {
+	// FD is the socket's descriptor inside the callback, else -1.
+	FD int
+
+	drained bool
+	skipped bool
+}
+
+// NewSource returns a Source outside any callback.
+func NewSource() *Source { return &Source{FD: -1} }
+
+// Begin forgets that the last read drained the socket: the next Read
+// reads. Call it before each RawConn.Read.
+func (s *Source) Begin() { s.drained = false }
+
+// Skipped reports whether the last memproto.ErrWouldBlock came from a
+// skipped read (the case the Sweeper covers), and clears it.
+func (s *Source) Skipped() bool {
+	sk := s.skipped
+	s.skipped = false
+	return sk
+}
+
+// Read reads from FD without blocking; see Source. Outside a callback
+// (FD < 0) it returns memproto.ErrWouldBlock.
+func (s *Source) Read(p []byte) (int, error) {
+	if s.FD < 0 {
+		return 0, memproto.ErrWouldBlock
+	}
+	if s.drained {
+		s.drained, s.skipped = false, true
+		return 0, memproto.ErrWouldBlock
+	}
+	n, err := Read(s.FD, p)
+	switch {
+	case err == syscall.EAGAIN:
+		return 0, memproto.ErrWouldBlock
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, io.EOF
+	}
+	s.drained = n < len(p)
+	return n, nil
+}
+
+// Read reads up to len(p) bytes from the non-blocking descriptor fd,
+// retrying on EINTR. It returns syscall.EAGAIN when no data is there and
+// 0, nil at the end of input. fd must be held open by the caller, as it is
+// inside a syscall.RawConn callback.
+func Read(fd int, p []byte) (int, error) {
+	for {
+		n, err := syscall.Read(fd, p)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
+}
+
+// Write writes as much of p as the non-blocking descriptor fd takes
+// without waiting, retrying on EINTR. It returns the number of bytes
+// written, with syscall.EAGAIN when the socket's send buffer filled up
+// before all of p was written. fd must be held open by the caller.
+func Write(fd int, p []byte) (int, error) {
+	written := 0
+	for written < len(p) {
+		n, err := syscall.Write(fd, p[written:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return written, err
+		}
+		written += n
+	}
+	return written, nil
+}
+
+// InputPending reports whether the socket holds data, an end of input or
+// an error, that is whether a read would not fail with EAGAIN now. It is
+// safe to call from any goroutine.
+func InputPending(raw syscall.RawConn) bool {
+	pending := false
+	err := raw.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		pending = err != syscall.EAGAIN
+	})
+	return pending || err != nil
+}
+
+// DefaultSweepInterval is the Sweeper's interval when none is given: a
+// parked connection is checked between one and two intervals after it
+// parked.
+const DefaultSweepInterval = 50 * time.Millisecond
+
+// Sweeper checks parked Waiters (see the package documentation). Its
+// goroutine starts with the first Add and ends with Stop; the zero value
+// is not usable, use NewSweeper.
+type Sweeper struct {
+	interval time.Duration
+	// epoch counts sweeps; a Waiter parks with the epoch it saw plus one
+	// (0 means not parked), so that parking reads an atomic instead of
+	// the clock.
+	epoch  atomic.Int64
+	parked atomic.Int64
+
+	mu      sync.Mutex
+	waiters map[*Waiter]struct{}
+
+	start    sync.Once
+	stopOnce sync.Once
+	stop     chan struct{}
+}
+
+// NewSweeper returns a Sweeper that sweeps every interval (0 means
+// DefaultSweepInterval).
+func NewSweeper(interval time.Duration) *Sweeper {
+	if interval <= 0 {
+		interval = DefaultSweepInterval
+	}
+	return &Sweeper{interval: interval, waiters: map[*Waiter]struct{}{}, stop: make(chan struct{})}
+}
+
+// Waiter is one socket known to a Sweeper. Park and Unpark are called by
+// the goroutine that reads the socket; wake is called by the sweeper's
+// goroutine.
+type Waiter struct {
+	s        *Sweeper
+	raw      syscall.RawConn
+	wake     func()
+	parkedAt atomic.Int64
+}
+
+// Add registers a socket. wake is called (from the sweeper's goroutine)
+// when the socket was parked for a sweep interval and has input pending;
+// it must make the reading loop leave its wait, typically by setting an
+// expired read deadline and a flag that tells that apart from a timeout.
+func (s *Sweeper) Add(raw syscall.RawConn, wake func()) *Waiter {
+	s.start.Do(func() { go s.run() })
+	w := &Waiter{s: s, raw: raw, wake: wake}
+	s.mu.Lock()
+	s.waiters[w] = struct{}{}
+	s.mu.Unlock()
+	return w
+}
+
+// Remove unregisters the Waiter; it is not woken afterwards.
+func (w *Waiter) Remove() {
+	w.Unpark()
+	w.s.mu.Lock()
+	delete(w.s.waiters, w)
+	w.s.mu.Unlock()
+}
+
+// Park says that the reading loop is about to wait after a skipped read.
+func (w *Waiter) Park() {
+	if w.parkedAt.Swap(w.s.epoch.Load()+1) == 0 {
+		w.s.parked.Add(1)
+	}
+}
+
+// Unpark says that the reading loop runs again.
+func (w *Waiter) Unpark() {
+	if w.parkedAt.Load() != 0 && w.parkedAt.Swap(0) != 0 {
+		w.s.parked.Add(-1)
+	}
+}
+
+// Stop ends the sweeper's goroutine. Waiters are not woken afterwards.
+func (s *Sweeper) Stop() {
+	s.stopOnce.Do(func() { close(s.stop) })
+}
+
+func (s *Sweeper) run() {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	var due []*Waiter
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		epoch := s.epoch.Add(1)
+		if s.parked.Load() == 0 {
+			continue
+		}
+		// A Waiter parked with epoch e+1 while the epoch was e; it has
+		// waited a whole interval once the epoch reaches e+2.
+		due = due[:0]
+		s.mu.Lock()
+		for w := range s.waiters {
+			at := w.parkedAt.Load()
+			if at != 0 && epoch-at >= 1 && w.parkedAt.CompareAndSwap(at, 0) {
+				s.parked.Add(-1)
+				due = append(due, w)
+			}
+		}
+		s.mu.Unlock()
+		for _, w := range due {
+			if InputPending(w.raw) {
+				w.wake()
+			}
+		}
+		clear(due)
+	}
+}

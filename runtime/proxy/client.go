@@ -249,9 +249,9 @@ func (c *client) flush() bool {
 	var err error
 	out := c.out
 	if c.src.FD >= 0 {
-		// Inside rawLoop: write what the socket takes at once without
-		// the scheduler's system call bookkeeping, and wait (with the
-		// deadline) only for what it does not.
+		// Inside rawLoop: write what the socket takes at once, and
+		// set the write deadline (a timer) and wait only for what it
+		// does not take.
 		var n int
 		n, err = sockio.Write(c.src.FD, out)
 		out = out[n:]

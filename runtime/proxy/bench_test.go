@@ -99,3 +99,33 @@ func BenchmarkProxyGetHitReplicated(b *testing.B) {
 func BenchmarkProxySetReplicated(b *testing.B) {
 	benchmarkProxy(b, replicatedCfg, 2, "set bench:key:0000000000000000000000 0 0 100\r\n"+strings.Repeat("v", 100)+"\r\n", "STORED")
 }
+
+// TestProxyPathAllocatesNothing keeps the benchmarks' allocs/op at zero: a
+// get hit and a replicated set through the whole proxy, with real
+// memcached behind it, allocate nothing per request once connections are
+// up (background work, amortised over the requests, rounds to zero).
+func TestProxyPathAllocatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs benchmarks")
+	}
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items on purpose")
+	}
+	cases := []struct {
+		name string
+		run  func(b *testing.B)
+	}{
+		{"get hit", BenchmarkProxyGetHit},
+		{"get hit replicated", BenchmarkProxyGetHitReplicated},
+		{"set replicated", BenchmarkProxySetReplicated},
+	}
+	for _, c := range cases {
+		r := testing.Benchmark(c.run)
+		if r.N == 0 {
+			t.Fatalf("%s: the benchmark failed", c.name)
+		}
+		if a := r.AllocsPerOp(); a != 0 {
+			t.Errorf("%s: %d allocations per request (%d requests), want 0", c.name, a, r.N)
+		}
+	}
+}

@@ -109,6 +109,10 @@ func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply) {
 // writeLoop writes the requests of the connection of generation gen until
 // it breaks.
 func (c *conn) writeLoop(nc net.Conn, raw syscall.RawConn, kick chan struct{}, gen uint64) {
+	var w *rawWriter
+	if raw != nil {
+		w = newRawWriter(raw)
+	}
 	for range kick {
 		// Let the other goroutines made runnable by the same poll append
 		// their requests, so that they share this write.
@@ -125,7 +129,7 @@ func (c *conn) writeLoop(nc net.Conn, raw syscall.RawConn, kick chan struct{}, g
 		if len(buf) == 0 {
 			continue
 		}
-		err := c.write(nc, raw, buf)
+		err := c.write(nc, w, buf)
 		c.mu.Lock()
 		if cap(buf) <= 1<<20 {
 			c.spare = buf[:0]
@@ -140,26 +144,46 @@ func (c *conn) writeLoop(nc net.Conn, raw syscall.RawConn, kick chan struct{}, g
 	}
 }
 
-// write writes buf to nc. A socket's send buffer normally takes it at
-// once; the write deadline (a timer) is set only when it does not.
-func (c *conn) write(nc net.Conn, raw syscall.RawConn, buf []byte) error {
-	if raw != nil {
-		var n int
-		var werr error
-		if err := raw.Write(func(fd uintptr) bool {
-			n, werr = sockio.Write(int(fd), buf)
-			return true
-		}); err != nil {
+// rawWriter writes a connection's batches. Its callback is bound once per
+// connection, so that a write allocates nothing.
+type rawWriter struct {
+	raw syscall.RawConn
+	fn  func(fd uintptr) bool
+	buf []byte
+	n   int
+	err error
+}
+
+func newRawWriter(raw syscall.RawConn) *rawWriter {
+	w := &rawWriter{raw: raw}
+	w.fn = w.write
+	return w
+}
+
+func (w *rawWriter) write(fd uintptr) bool {
+	w.n, w.err = sockio.Write(int(fd), w.buf)
+	return true
+}
+
+// write writes buf to nc (w is nil for a connection that is not a
+// socket). A socket's send buffer normally takes it at once; the write
+// deadline (a timer) is set only when it does not.
+func (c *conn) write(nc net.Conn, w *rawWriter, buf []byte) error {
+	if w != nil {
+		w.buf = buf
+		err := w.raw.Write(w.fn)
+		w.buf = nil
+		if err != nil {
 			return err
 		}
-		if werr != syscall.EAGAIN {
-			return werr
+		if w.err != syscall.EAGAIN {
+			return w.err
 		}
-		buf = buf[n:]
+		buf = buf[w.n:]
 	}
 	_ = nc.SetWriteDeadline(time.Now().Add(c.d.key.Timeout))
 	_, err := nc.Write(buf)
-	if raw != nil && err == nil {
+	if w != nil && err == nil {
 		// The next raw write must not see this deadline pass.
 		_ = nc.SetWriteDeadline(time.Time{})
 	}

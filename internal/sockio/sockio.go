@@ -32,18 +32,21 @@ import (
 // RawConn.Read. Read returns memproto.ErrWouldBlock when no data is there,
 // and also, without a system call, right after a read that did not fill
 // its buffer (the socket was drained then), so that the loop returns from
-// its callback and waits for the poller's next readiness event. The zero
-// value is not usable: FD must start at -1.
+// its callback and waits for the poller's next readiness event. Outside a
+// callback it reads from Fallback (memproto.ErrWouldBlock if nil).
 type Source struct {
 	// FD is the socket's descriptor inside the callback, else -1.
 	FD int
+	// Fallback is read outside a callback, if not nil.
+	Fallback io.Reader
 
 	drained bool
 	skipped bool
 }
 
-// NewSource returns a Source outside any callback.
-func NewSource() *Source { return &Source{FD: -1} }
+// NewSource returns a Source outside any callback, with the given
+// fallback (may be nil).
+func NewSource(fallback io.Reader) *Source { return &Source{FD: -1, Fallback: fallback} }
 
 // Begin forgets that the last read drained the socket: the next Read
 // reads. Call it before each RawConn.Read.
@@ -57,27 +60,35 @@ func (s *Source) Skipped() bool {
 	return sk
 }
 
-// Read reads from FD without blocking; see Source. Outside a callback
-// (FD < 0) it returns memproto.ErrWouldBlock.
+// Read reads from FD without blocking; see Source. It calls syscall.Read
+// itself, without another function in between: an idle connection's
+// goroutine keeps the stack its deepest read needed.
 func (s *Source) Read(p []byte) (int, error) {
 	if s.FD < 0 {
+		if s.Fallback != nil {
+			return s.Fallback.Read(p)
+		}
 		return 0, memproto.ErrWouldBlock
 	}
 	if s.drained {
 		s.drained, s.skipped = false, true
 		return 0, memproto.ErrWouldBlock
 	}
-	n, err := Read(s.FD, p)
-	switch {
-	case err == syscall.EAGAIN:
-		return 0, memproto.ErrWouldBlock
-	case err != nil:
-		return 0, err
-	case n == 0:
-		return 0, io.EOF
+	for {
+		n, err := syscall.Read(s.FD, p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return 0, memproto.ErrWouldBlock
+		case err != nil:
+			return 0, err
+		case n == 0:
+			return 0, io.EOF
+		}
+		s.drained = n < len(p)
+		return n, nil
 	}
-	s.drained = n < len(p)
-	return n, nil
 }
 
 // Read reads up to len(p) bytes from the non-blocking descriptor fd,

@@ -49,10 +49,10 @@ type client struct {
 	// blocked says that step stopped for want of data.
 	blocked bool
 
-	// raw is the socket while rawLoop runs, src how the command reader
-	// reads it inside the RawConn callback (src.FD >= 0 there), and
-	// waiter its entry in the server's sweeper; kicked says that the
-	// sweeper woke the loop.
+	// src is what the command reader reads: the socket without blocking
+	// inside rawLoop's RawConn callback (src.FD >= 0 there), else the
+	// net.Conn. raw is the socket while rawLoop runs and waiter its entry
+	// in the server's sweeper; kicked says that the sweeper woke the loop.
 	raw    syscall.RawConn
 	src    *sockio.Source
 	waiter *sockio.Waiter
@@ -66,8 +66,8 @@ type slot struct {
 }
 
 func newClient(s *Server, nc net.Conn) *client {
-	c := &client{s: s, nc: nc, ctx: context.Background(), src: sockio.NewSource()}
-	c.r = memproto.NewReaderSize((*clientSource)(c), clientBufferSize)
+	c := &client{s: s, nc: nc, ctx: context.Background(), src: sockio.NewSource(nc)}
+	c.r = memproto.NewReaderSize(c.src, clientBufferSize)
 	c.r.MaxItemSize = s.maxValueSize()
 	return c
 }
@@ -77,19 +77,6 @@ func newClient(s *Server, nc net.Conn) *client {
 func (c *client) drain() {
 	c.draining.Store(true)
 	_ = c.nc.SetReadDeadline(time.Now())
-}
-
-// clientSource is the client's connection as the command reader reads it:
-// the socket without blocking inside rawLoop (see sockio.Source), else the
-// net.Conn.
-type clientSource client
-
-func (cs *clientSource) Read(p []byte) (int, error) {
-	c := (*client)(cs)
-	if c.src.FD < 0 {
-		return c.nc.Read(p)
-	}
-	return c.src.Read(p)
 }
 
 func (c *client) serve() {

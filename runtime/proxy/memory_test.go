@@ -78,8 +78,15 @@ func TestIdleConnectionMemory(t *testing.T) {
 	if os.Getenv("MCROUTE_REPORT") != "" {
 		t.Logf("MCROUTE_REPORT idle_conn_bytes=%s", strconv.Itoa(int(per)))
 	}
-	if per > 16*1024 {
-		t.Errorf("%.1f KiB per idle connection; the goal is at most 16 KiB", per/1024)
+	// The goal is 16 KiB; the bound is tighter, to catch a change that
+	// makes every connection's goroutine grow its stack (2 KiB more per
+	// connection). The race detector makes frames larger.
+	limit := 8.0
+	if raceEnabled {
+		limit = 12
+	}
+	if per > limit*1024 {
+		t.Errorf("%.1f KiB per idle connection, want at most %.0f KiB (goal: 16 KiB)", per/1024, limit)
 	}
 }
 

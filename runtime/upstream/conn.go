@@ -350,7 +350,7 @@ func (c *conn) readLoop(nc *idleConn, rr *memproto.ReplyReader, gen uint64) {
 // fires, the loop re-arms it for the oldest outstanding call, and breaks
 // the connection only if that call's own deadline has passed.
 func (c *conn) rawReadLoop(nc net.Conn, raw syscall.RawConn, gen uint64) {
-	src := sockio.NewSource()
+	src := sockio.NewSource(nil)
 	rr := memproto.NewReplyReader(src)
 	rr.MaxValueSize = c.d.reg.opts.MaxValueSize
 	var kicked atomic.Bool

@@ -1,12 +1,15 @@
 package sockio_test
 
 import (
+	"io"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mcroute/mcroute/internal/sockio"
+	"github.com/mcroute/mcroute/runtime/memproto"
 )
 
 // pair returns the two ends of a loopback TCP connection and the raw
@@ -34,35 +37,59 @@ func pair(t *testing.T) (*net.TCPConn, *net.TCPConn, syscall.RawConn) {
 	return a.(*net.TCPConn), b.(*net.TCPConn), raw
 }
 
-func TestReadWrite(t *testing.T) {
+// TestSource: ErrWouldBlock on an empty socket, the data, a skipped read
+// after a short one, then the end of input; the fallback outside a
+// callback.
+func TestSource(t *testing.T) {
 	_, b, raw := pair(t)
+	src := sockio.NewSource(nil)
 	var n int
 	var err error
 	read := func() {
 		buf := make([]byte, 16)
-		if cerr := raw.Control(func(fd uintptr) { n, err = sockio.Read(int(fd), buf) }); cerr != nil {
+		if cerr := raw.Control(func(fd uintptr) {
+			src.FD = int(fd)
+			src.Begin()
+			n, err = src.Read(buf)
+			src.FD = -1
+		}); cerr != nil {
 			t.Fatal(cerr)
 		}
 	}
-	if read(); err != syscall.EAGAIN {
-		t.Fatalf("read of an empty socket: %d, %v; want EAGAIN", n, err)
+	if read(); err != memproto.ErrWouldBlock || src.Skipped() {
+		t.Fatalf("read of an empty socket: %d, %v; want ErrWouldBlock, not skipped", n, err)
 	}
 	if _, werr := b.Write([]byte("hello")); werr != nil {
 		t.Fatal(werr)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for read(); err == syscall.EAGAIN && time.Now().Before(deadline); read() {
+	for read(); err == memproto.ErrWouldBlock && time.Now().Before(deadline); read() {
 		time.Sleep(time.Millisecond)
 	}
 	if n != 5 || err != nil {
 		t.Fatalf("read: %d, %v; want 5, nil", n, err)
 	}
+	// The read was short: the next one, in the same callback, is skipped.
+	_ = raw.Control(func(fd uintptr) {
+		src.FD = int(fd)
+		n, err = src.Read(make([]byte, 16))
+		src.FD = -1
+	})
+	if err != memproto.ErrWouldBlock || !src.Skipped() {
+		t.Fatalf("read after a short read: %d, %v, skipped %v; want a skipped read", n, err, src.Skipped())
+	}
 	b.Close()
-	for read(); err == syscall.EAGAIN && time.Now().Before(deadline); read() {
+	for read(); err == memproto.ErrWouldBlock && time.Now().Before(deadline); read() {
 		time.Sleep(time.Millisecond)
 	}
-	if n != 0 || err != nil {
-		t.Fatalf("read at the end of input: %d, %v; want 0, nil", n, err)
+	if n != 0 || err != io.EOF {
+		t.Fatalf("read at the end of input: %d, %v; want 0, EOF", n, err)
+	}
+	if n, err := sockio.NewSource(strings.NewReader("abc")).Read(make([]byte, 8)); n != 3 || err != nil {
+		t.Fatalf("fallback read: %d, %v", n, err)
+	}
+	if _, err := sockio.NewSource(nil).Read(make([]byte, 8)); err != memproto.ErrWouldBlock {
+		t.Fatalf("read outside a callback without fallback: %v", err)
 	}
 }
 

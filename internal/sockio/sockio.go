@@ -14,6 +14,9 @@
 // least one sweep interval, with recv(MSG_PEEK|MSG_DONTWAIT), waking the
 // loop if input or an end of input is pending. That costs one system call
 // per connection that goes quiet, and none per message.
+//
+// The reads and writes themselves are raw system calls (see write), which
+// is safe only because the sockets are non-blocking.
 package sockio
 
 import (

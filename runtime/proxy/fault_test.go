@@ -7,129 +7,15 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mcroute/mcroute/internal/loadtest"
 	"github.com/mcroute/mcroute/internal/memcachedtest"
 	"github.com/mcroute/mcroute/runtime/proxy"
 	"github.com/mcroute/mcroute/runtime/upstream"
 )
-
-// load drives a proxy with concurrent clients. Each client sets a key to a
-// value naming the request, reads it back, and checks both replies, so
-// that lost, duplicated or reordered replies are caught.
-type load struct {
-	sent, answered       atomic.Int64
-	failedSets           atomic.Int64
-	failedGets, missGets atomic.Int64
-	stale                atomic.Int64
-	wrong                atomic.Int64
-	errs                 chan string
-	stop                 chan struct{}
-	wg                   sync.WaitGroup
-}
-
-func startLoad(t *testing.T, addr string, clients int) *load {
-	l := &load{errs: make(chan string, 100), stop: make(chan struct{})}
-	for w := 0; w < clients; w++ {
-		l.wg.Add(1)
-		go func(w int) {
-			defer l.wg.Done()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				l.report(err.Error())
-				return
-			}
-			defer c.Close()
-			r := bufio.NewReader(c)
-			for i := 0; ; i++ {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				key := fmt.Sprintf("load:%d:%d", w, i%50)
-				val := fmt.Sprintf("v%d-%d", w, i)
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				l.sent.Add(2)
-				if _, err := fmt.Fprintf(c, "set %s 0 0 %d\r\n%s\r\nget %s\r\n", key, len(val), val, key); err != nil {
-					l.report("write: " + err.Error())
-					return
-				}
-				line, err := r.ReadString('\n')
-				if err != nil {
-					l.report("read set reply: " + err.Error())
-					return
-				}
-				l.answered.Add(1)
-				if line != "STORED\r\n" {
-					l.failedSets.Add(1)
-					l.report(fmt.Sprintf("set %s: %q", key, line))
-				}
-				line, err = r.ReadString('\n')
-				if err != nil {
-					l.report("read get reply: " + err.Error())
-					return
-				}
-				switch {
-				case line == "END\r\n":
-					l.answered.Add(1)
-					l.missGets.Add(1)
-				case strings.HasPrefix(line, "VALUE "):
-					data, _ := r.ReadString('\n')
-					end, _ := r.ReadString('\n')
-					l.answered.Add(1)
-					var gw, gi int
-					_, perr := fmt.Sscanf(strings.TrimSpace(data), "v%d-%d", &gw, &gi)
-					switch {
-					case data == val+"\r\n" && end == "END\r\n":
-					case perr == nil && end == "END\r\n" && gw == w && gi%50 == i%50 && gi < i:
-						// An older value of the same key: a replica that
-						// missed writes while it was down. That is the
-						// replicated config's semantics, not a proxy error.
-						l.stale.Add(1)
-					default:
-						l.wrong.Add(1)
-						l.report(fmt.Sprintf("get %s: %q %q, want %q", key, data, end, val))
-					}
-				default:
-					l.answered.Add(1)
-					l.failedGets.Add(1)
-					l.report(fmt.Sprintf("get %s: %q", key, line))
-				}
-			}
-		}(w)
-	}
-	return l
-}
-
-func (l *load) report(s string) {
-	select {
-	case l.errs <- s:
-	default:
-	}
-}
-
-// finish stops the load and checks that every request was answered once.
-func (l *load) finish(t *testing.T) {
-	t.Helper()
-	close(l.stop)
-	l.wg.Wait()
-	close(l.errs)
-	for e := range l.errs {
-		t.Log(e)
-	}
-	t.Logf("requests sent %d, answered %d; failed sets %d, failed gets %d, get misses %d, stale values %d, wrong values %d",
-		l.sent.Load(), l.answered.Load(), l.failedSets.Load(), l.failedGets.Load(), l.missGets.Load(), l.stale.Load(), l.wrong.Load())
-	if l.sent.Load() != l.answered.Load() {
-		t.Errorf("sent %d requests, %d answered", l.sent.Load(), l.answered.Load())
-	}
-	if l.wrong.Load() != 0 {
-		t.Errorf("%d replies had the wrong value (reordered or mixed up)", l.wrong.Load())
-	}
-}
 
 // TestFaultsUnderLoad kills one replica and freezes the other (SIGSTOP)
 // while clients read and write through the replicated config: no get
@@ -143,14 +29,14 @@ func TestFaultsUnderLoad(t *testing.T) {
 	cfg := strings.ReplaceAll(withServers(replicated, m0, m1), `"B": {"servers"`, `"B": {"server_timeout": 1000, "servers"`)
 	cfg = strings.ReplaceAll(cfg, `"A": {"servers"`, `"A": {"server_timeout": 1000, "servers"`)
 	s, addr := startProxy(t, cfg, proxy.Options{Upstream: upstream.Options{ProbeInitial: 100 * time.Millisecond, ProbeMax: 200 * time.Millisecond}})
-	l := startLoad(t, addr, 16)
+	l := loadtest.Start(t, "tcp", addr, 16)
 	time.Sleep(300 * time.Millisecond)
 
 	// SIGKILL one replica: writes and reads continue on the other.
 	m0.Kill()
 	time.Sleep(500 * time.Millisecond)
-	if l.failedSets.Load() != 0 || l.failedGets.Load() != 0 {
-		t.Errorf("after killing a replica: %d failed sets, %d failed gets", l.failedSets.Load(), l.failedGets.Load())
+	if c := l.Counts(); c.FailedSets != 0 || c.FailedGets != 0 {
+		t.Errorf("after killing a replica: %d failed sets, %d failed gets", c.FailedSets, c.FailedGets)
 	}
 	m0.Restart()
 	waitFor(t, "the killed replica to be probed back", func() bool { return destState(s, m0.Addr) == upstream.StateUp })
@@ -162,19 +48,25 @@ func TestFaultsUnderLoad(t *testing.T) {
 	m1.Thaw()
 	waitFor(t, "the thawed replica to come back", func() bool { return destState(s, m1.Addr) == upstream.StateUp })
 	time.Sleep(200 * time.Millisecond)
-	l.finish(t)
+	c := l.Stop(t, "load during faults")
+	if c.Sent != c.Answered {
+		t.Errorf("sent %d requests, %d answered", c.Sent, c.Answered)
+	}
+	if c.Wrong != 0 {
+		t.Errorf("%d replies had the wrong value (reordered or mixed up)", c.Wrong)
+	}
 	// A set fails (SERVER_ERROR timeout) only if both replicas fail it: on
 	// a machine starved of CPU (-race, other test binaries running), the
 	// live replica's reply can exceed its 1 s timeout while the killed one
 	// is TKO. Traced in AllFastestRoute: child 0 "tko", child 1 "timeout",
 	// about once in 20,000 sets in such runs. More than that is a failure.
-	if f, sent := l.failedSets.Load(), l.sent.Load(); f*5000 > sent {
+	if f, sent := c.FailedSets, c.Sent; f*5000 > sent {
 		t.Errorf("%d of %d requests were failed sets; AllFastestRoute must answer from the live replica", f, sent)
 	} else if f > 0 {
 		t.Logf("%d sets failed in a fault window (tolerated up to 1 in 5,000 requests)", f)
 	}
-	if l.failedGets.Load() != 0 {
-		t.Errorf("%d gets failed", l.failedGets.Load())
+	if c.FailedGets != 0 {
+		t.Errorf("%d gets failed", c.FailedGets)
 	}
 }
 
@@ -223,39 +115,24 @@ func TestAllBackendsDown(t *testing.T) {
 // request fail with SERVER_ERROR; the connection is rebuilt and the next
 // request works.
 func TestGarbageBackend(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	var n atomic.Int32
-	go func() {
+	backend := memcachedtest.Fake(t, func(_ int, c net.Conn, r *bufio.Reader) {
 		for {
-			c, err := ln.Accept()
+			line, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if strings.HasPrefix(line, "set") {
-						_, _ = r.ReadString('\n')
-					}
-					if n.Add(1) == 1 {
-						c.Write([]byte("\x00\x01garbage\r\n"))
-						continue
-					}
-					c.Write([]byte("STORED\r\n"))
-				}
-			}()
+			if strings.HasPrefix(line, "set") {
+				_, _ = r.ReadString('\n')
+			}
+			if n.Add(1) == 1 {
+				c.Write([]byte("\x00\x01garbage\r\n"))
+				continue
+			}
+			c.Write([]byte("STORED\r\n"))
 		}
-	}()
-	_, addr := startProxy(t, fmt.Sprintf(`{"pools":{"A":{"servers":["%s"]}},"route":"PoolRoute|A"}`, ln.Addr()), proxy.Options{})
+	})
+	_, addr := startProxy(t, fmt.Sprintf(`{"pools":{"A":{"servers":["%s"]}},"route":"PoolRoute|A"}`, backend), proxy.Options{})
 	c := dial(t, "tcp", addr)
 	if l := c.do("set a 0 0 1\r\nx\r\n", "STORED"); !strings.HasPrefix(l[0], "SERVER_ERROR") {
 		t.Fatalf("garbage reply: %q", l)

@@ -134,49 +134,34 @@ func TestMaxOutstandingPerConnection(t *testing.T) {
 // value after 30 ms, and reports the most requests it held unanswered at
 // once.
 func countingBackend(t *testing.T) (string, func() int) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	var mu sync.Mutex
 	outstanding, maxOut := 0, 0
-	go func() {
+	addr := memcachedtest.Fake(t, func(_ int, c net.Conn, r *bufio.Reader) {
+		replies := make(chan string, 1024)
+		go func() {
+			for key := range replies {
+				time.Sleep(30 * time.Millisecond)
+				mu.Lock()
+				outstanding--
+				mu.Unlock()
+				fmt.Fprintf(c, "VALUE %s 0 2\r\nv%s\r\nEND\r\n", key, key[2:3])
+			}
+		}()
+		defer close(replies)
 		for {
-			c, err := ln.Accept()
+			l, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				replies := make(chan string, 1024)
-				go func() {
-					for key := range replies {
-						time.Sleep(30 * time.Millisecond)
-						mu.Lock()
-						outstanding--
-						mu.Unlock()
-						fmt.Fprintf(c, "VALUE %s 0 2\r\nv%s\r\nEND\r\n", key, key[2:3])
-					}
-				}()
-				defer close(replies)
-				r := bufio.NewReader(c)
-				for {
-					l, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					key := strings.TrimSpace(strings.TrimPrefix(l, "get "))
-					mu.Lock()
-					outstanding++
-					maxOut = max(maxOut, outstanding)
-					mu.Unlock()
-					replies <- key
-				}
-			}()
+			key := strings.TrimSpace(strings.TrimPrefix(l, "get "))
+			mu.Lock()
+			outstanding++
+			maxOut = max(maxOut, outstanding)
+			mu.Unlock()
+			replies <- key
 		}
-	}()
-	return ln.Addr().String(), func() int {
+	})
+	return addr, func() int {
 		mu.Lock()
 		defer mu.Unlock()
 		return maxOut

@@ -45,39 +45,24 @@ func TestIdleConnectionClosedByServer(t *testing.T) {
 // request is outstanding put the stream out of step; the connection is
 // dropped and the next request uses a new one.
 func TestUnsolicitedBytesBreakConnection(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	accepted := make(chan int, 10)
-	go func() {
-		for n := 1; ; n++ {
-			c, err := ln.Accept()
-			if err != nil {
+	addr := memcachedtest.Fake(t, func(n int, c net.Conn, r *bufio.Reader) {
+		accepted <- n
+		for {
+			if _, err := r.ReadString('\n'); err != nil {
 				return
 			}
-			accepted <- n
-			go func(c net.Conn, n int) {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					if _, err := r.ReadString('\n'); err != nil {
-						return
-					}
-					c.Write([]byte("END\r\n"))
-					if n == 1 {
-						// A stray reply nobody asked for.
-						time.Sleep(20 * time.Millisecond)
-						c.Write([]byte("END\r\n"))
-					}
-				}
-			}(c, n)
+			c.Write([]byte("END\r\n"))
+			if n == 1 {
+				// A stray reply nobody asked for.
+				time.Sleep(20 * time.Millisecond)
+				c.Write([]byte("END\r\n"))
+			}
 		}
-	}()
+	})
 	r := upstream.NewRegistry(upstream.Options{})
 	defer r.Close()
-	d := r.Acquire(upstream.Key{Network: "tcp", Addr: ln.Addr().String(), Timeout: time.Second})
+	d := r.Acquire(upstream.Key{Network: "tcp", Addr: addr, Timeout: time.Second})
 	defer r.Release(d)
 	if rep, _ := get(t, d, "a"); rep.Result != mc.ResNotFound {
 		t.Fatalf("first get: %v", rep.Result)
@@ -129,7 +114,7 @@ func corkedClose(t *testing.T, c net.Conn, reply string) {
 // middle of a reply that way fails the request as a lost connection, well
 // before its timeout.
 func TestReplyAndCloseTogether(t *testing.T) {
-	addr := fakeServer(t, func(n int, c net.Conn, r *bufio.Reader) {
+	addr := memcachedtest.Fake(t, func(n int, c net.Conn, r *bufio.Reader) {
 		if _, err := r.ReadString('\n'); err != nil {
 			return
 		}

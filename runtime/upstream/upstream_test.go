@@ -225,35 +225,11 @@ func TestSoftTKOOnFrozenServer(t *testing.T) {
 }
 
 // fakeServer answers each request line with reply(line) and can misbehave.
-// fakeServer serves each accepted connection with handle, which gets the
-// connection's number (from 1, in the order of acceptance).
-func fakeServer(t *testing.T, handle func(n int, c net.Conn, r *bufio.Reader)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for n := 1; ; n++ {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				handle(n, c, bufio.NewReader(c))
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // TestGarbageAndMidReplyClose: a server that sends garbage or closes in the
 // middle of a reply makes the affected request fail with a remote error;
 // the connection is rebuilt and the next request succeeds.
 func TestGarbageAndMidReplyClose(t *testing.T) {
-	addr := fakeServer(t, func(n int, c net.Conn, r *bufio.Reader) {
+	addr := memcachedtest.Fake(t, func(n int, c net.Conn, r *bufio.Reader) {
 		for {
 			line, err := r.ReadString('\n')
 			if err != nil {

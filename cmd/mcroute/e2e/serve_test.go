@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mcroute/mcroute/internal/dnstest"
+	"github.com/mcroute/mcroute/internal/loadtest"
 	"github.com/mcroute/mcroute/internal/memcachedtest"
 )
 
@@ -103,7 +104,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "mcrouter.json", withPorts(drainConfig, m0, m1))
 	p := serve(t, "--config", cfg, "--drain-timeout", "10s")
 	network, addr := p.network()
-	l := startLoad(t, network, addr, 8)
+	l := loadtest.Start(t, network, addr, 8)
 
 	// Slow requests, read by the proxy and waiting in the latency route.
 	const slow = 6
@@ -117,7 +118,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		slowConns = append(slowConns, c)
 	}
 	time.Sleep(150 * time.Millisecond)
-	sentBefore := l.sent.Load()
+	sentBefore := l.Counts().Sent
 	p.signal(syscall.SIGTERM)
 	p.waitLog("draining")
 
@@ -146,23 +147,23 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		}
 	}
 	code := p.wait(15 * time.Second)
-	l.finish(t, "load during SIGTERM")
+	lc := l.Stop(t, "load during SIGTERM")
 	if code != 0 {
 		t.Errorf("exit status %d after SIGTERM, want 0", code)
 	}
-	if l.failed.Load() != 0 || l.wrong.Load() != 0 {
-		t.Errorf("%d failed and %d wrong replies during the drain", l.failed.Load(), l.wrong.Load())
+	if failed := lc.FailedSets + lc.FailedGets; failed != 0 || lc.Wrong != 0 {
+		t.Errorf("%d failed and %d wrong replies during the drain", failed, lc.Wrong)
 	}
 	// A connection may lose only the request it wrote after the proxy
 	// stopped reading it; there is one per client at most.
-	if lost := l.lost.Load(); lost > 8 || l.sent.Load() != l.answered.Load()+lost {
-		t.Errorf("sent %d, answered %d, lost %d: a client lost more than its last request", l.sent.Load(), l.answered.Load(), lost)
+	if lc.Lost > 8 || lc.Sent != lc.Answered+lc.Lost {
+		t.Errorf("sent %d, answered %d, lost %d: a client lost more than its last request", lc.Sent, lc.Answered, lc.Lost)
 	}
 	// Requests written before SIGTERM are answered, except the last one of
 	// a client if it was still in the socket (not read) when the drain
 	// began: at most one per client.
-	if l.answered.Load()+8 < sentBefore {
-		t.Errorf("only %d requests answered, %d had been sent before SIGTERM", l.answered.Load(), sentBefore)
+	if lc.Answered+8 < sentBefore {
+		t.Errorf("only %d requests answered, %d had been sent before SIGTERM", lc.Answered, sentBefore)
 	}
 	for _, m := range []*memcachedtest.Server{m0, m1} {
 		for i := 0; i < slow; i++ {
@@ -204,7 +205,7 @@ func TestReloadUnderLoad(t *testing.T) {
 			}
 			p := serve(t, args...)
 			network, addr := p.network()
-			l := startLoad(t, network, addr, 8)
+			l := loadtest.Start(t, network, addr, 8)
 			time.Sleep(200 * time.Millisecond)
 			deliver := func(text string) {
 				replaceFile(t, cfg, text)
@@ -237,12 +238,12 @@ func TestReloadUnderLoad(t *testing.T) {
 			if v, ok := m1.Get("after-broken"); !ok || v != "v3" {
 				t.Errorf("the previous config stopped serving after a broken one (%q %v)", v, ok)
 			}
-			l.finish(t, "load during reloads ("+how+")")
-			if l.failed.Load() != 0 || l.lost.Load() != 0 || l.wrong.Load() != 0 {
-				t.Errorf("reloads under load: %d failed, %d lost, %d wrong", l.failed.Load(), l.lost.Load(), l.wrong.Load())
+			lc := l.Stop(t, "load during reloads ("+how+")")
+			if failed := lc.FailedSets + lc.FailedGets; failed != 0 || lc.Lost != 0 || lc.Wrong != 0 {
+				t.Errorf("reloads under load: %d failed, %d lost, %d wrong", failed, lc.Lost, lc.Wrong)
 			}
-			if l.sent.Load() != l.answered.Load() {
-				t.Errorf("sent %d, answered %d", l.sent.Load(), l.answered.Load())
+			if lc.Sent != lc.Answered {
+				t.Errorf("sent %d, answered %d", lc.Sent, lc.Answered)
 			}
 			if got := reloads("success"); got != "2" {
 				t.Errorf("successful loads %s, want 2 (start and reload)", got)

@@ -63,8 +63,10 @@ var (
 	errUnsolicited = errors.New("upstream: server sent data nobody asked for")
 )
 
-// do sends req and waits for the reply.
-func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply) {
+// do sends req and waits for the reply. The request times out the
+// destination's timeout after now (the caller's clock reading, to save
+// one), or after the connection is made if do has to connect first.
+func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply, now time.Time) {
 	if !memproto.Forwardable(req.Op) {
 		errResult(mc.ResLocalError, "operation not supported by memcached", rep)
 		return
@@ -85,9 +87,11 @@ func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply) {
 			errResult(res, "", rep)
 			return
 		}
+		// The request's time starts once it can be sent.
+		now = time.Now()
 		c.mu.Lock()
 	}
-	cl.deadline = time.Now().Add(c.d.key.Timeout)
+	cl.deadline = now.Add(c.d.key.Timeout)
 	c.wbuf = memproto.AppendRequest(c.wbuf, req, key)
 	c.pending.push(cl)
 	if c.pending.len() == 1 {

@@ -99,7 +99,7 @@ func (d *Dest) Send(_ context.Context, req *mc.Request, key []byte, rep *mc.Repl
 	}
 	d.inflight.Add(1)
 	start := time.Now()
-	c.do(req, key, rep)
+	c.do(req, key, rep, start)
 	d.inflight.Add(-1)
 	d.observe(rep.Result, time.Since(start))
 }

@@ -65,27 +65,13 @@ func unconfirmedFanout(r schema.Route, n int) string {
 	return ""
 }
 
-func runStaleDelete(p *Pass) {
-	a := p.a
+// forUnconfirmedFanouts calls report for every route that some of mask's
+// operations reach and that sends them to at least two distinct
+// destinations without hearing from all of them; ops are the operations
+// of mask that reach it, how is unconfirmedFanout's description.
+func (a *analysis) forUnconfirmedFanouts(mask opSet, report func(r schema.Route, ops opSet, n int, how string)) {
 	for _, r := range a.nodes {
-		if a.reach[r]&deleteOps == 0 {
-			continue
-		}
-		n := distinct(a.expandAll(children(r)))
-		how := unconfirmedFanout(r, n)
-		if how == "" || n < 2 {
-			continue
-		}
-		p.reportNode(r, deleteOps,
-			"deletes through %s %s: a replica that misses the delete (timeout, restart, TKO) keeps serving the stale value until it expires while the client believes it is gone; send deletes through AllSyncRoute (it returns the worst reply, so clients can retry) or AllMajorityRoute",
-			a.describe(r), how)
-	}
-}
-
-func runDivergentArithmetic(p *Pass) {
-	a := p.a
-	for _, r := range a.nodes {
-		ops := a.reach[r] & arithOps
+		ops := a.reach[r] & mask
 		if ops == 0 {
 			continue
 		}
@@ -94,10 +80,24 @@ func runDivergentArithmetic(p *Pass) {
 		if how == "" || n < 2 {
 			continue
 		}
+		report(r, ops, n, how)
+	}
+}
+
+func runStaleDelete(p *Pass) {
+	p.a.forUnconfirmedFanouts(deleteOps, func(r schema.Route, ops opSet, _ int, how string) {
+		p.reportNode(r, ops,
+			"deletes through %s %s: a replica that misses the delete (timeout, restart, TKO) keeps serving the stale value until it expires while the client believes it is gone; send deletes through AllSyncRoute (it returns the worst reply, so clients can retry) or AllMajorityRoute",
+			p.a.describe(r), how)
+	})
+}
+
+func runDivergentArithmetic(p *Pass) {
+	p.a.forUnconfirmedFanouts(arithOps, func(r schema.Route, ops opSet, n int, how string) {
 		p.reportNode(r, ops,
 			"%s requests through %s change the counter on each of its %d destinations independently and %s: a destination that misses one (timeout, restart, eviction) keeps a different value for good, and reads return whichever copy they reach; keep counters on one destination (PoolRoute) or send %s through AllSyncRoute",
-			ops.phrase(), a.describe(r), n, how, ops.phrase())
-	}
+			ops.phrase(), p.a.describe(r), n, how, ops.phrase())
+	})
 }
 
 func runAllAsyncRead(p *Pass) {

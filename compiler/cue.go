@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 
@@ -226,7 +228,7 @@ func (c *cueCompiler) load() (bool, error) {
 	}
 	args := []string{"."}
 	if !c.isDir {
-		args = append([]string{c.files[0]}, sortedKeys(c.overlay)...)
+		args = append([]string{c.files[0]}, slices.Sorted(maps.Keys(c.overlay))...)
 	}
 	insts := load.Instances(args, cfg)
 	if len(insts) != 1 {
@@ -256,15 +258,6 @@ func (c *cueCompiler) load() (bool, error) {
 	}
 	walk(c.inst)
 	return true, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // isSchema reports whether a file name is one of the schema files added to
@@ -422,7 +415,7 @@ func (c *cueCompiler) slowPath(err error) {
 		}
 	}
 	root, skipped := exportLenient(raw, cyclic)
-	for _, path := range sortedKeys(skipped) {
+	for _, path := range slices.Sorted(maps.Keys(skipped)) {
 		serr := skipped[path]
 		if serr != nil {
 			tr.add(t.translate(serr))

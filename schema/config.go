@@ -12,7 +12,8 @@ package schema
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 )
 
 // DefaultRoutePrefix is the routing prefix that a config's `route` is
@@ -77,10 +78,10 @@ type RouteEntry struct {
 }
 
 // PoolNames returns the names of c's pools, sorted.
-func (c *Config) PoolNames() []string { return sortedKeys(c.Pools) }
+func (c *Config) PoolNames() []string { return slices.Sorted(maps.Keys(c.Pools)) }
 
 // HandleNames returns the names of c's named handles, sorted.
-func (c *Config) HandleNames() []string { return sortedKeys(c.NamedHandles) }
+func (c *Config) HandleNames() []string { return slices.Sorted(maps.Keys(c.NamedHandles)) }
 
 // Entries returns the route table in a uniform shape: for a config with a
 // single Route, one entry whose only alias is DefaultRoutePrefix.
@@ -187,13 +188,4 @@ func (s Server) String() string {
 		return "(" + s.Route.Kind() + ")"
 	}
 	return s.Addr
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -30,7 +32,7 @@ func Edges(r Route) []Edge {
 		}
 	}
 	mapped := func(field string, m map[string]Route) {
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			one(field+"."+k, m[k])
 		}
 	}

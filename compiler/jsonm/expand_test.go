@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -404,7 +405,7 @@ func TestShuffle(t *testing.T) {
 				b[i] = i
 			}
 			stdShuffle(b, seed)
-			if !slicesEqual(a, b) {
+			if !slices.Equal(a, b) {
 				t.Fatalf("not deterministic")
 			}
 		}
@@ -441,18 +442,6 @@ func TestShuffle(t *testing.T) {
 	if out.Get("v").Int != 9 {
 		t.Errorf("random shuffle lost elements")
 	}
-}
-
-func slicesEqual(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestHashHelpers(t *testing.T) {

@@ -2,6 +2,7 @@ package routetest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -9,7 +10,7 @@ import (
 // "want NAME" and "got NAME", with up to three lines of context around each
 // change; "" if they are equal.
 func unifiedDiff(name string, want, got []string) string {
-	if equalLines(want, got) {
+	if slices.Equal(want, got) {
 		return ""
 	}
 	ops := diffOps(want, got)
@@ -74,18 +75,6 @@ func hunkRange(start, n int) string {
 		return fmt.Sprintf("%d", start+1)
 	}
 	return fmt.Sprintf("%d,%d", start+1, n)
-}
-
-func equalLines(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // diffOp is one line of an edit script: ' ' kept, '-' only in a, '+' only

@@ -3,7 +3,8 @@ package route
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,7 +58,7 @@ func parseConfig(t testing.TB, text string) *schema.Config {
 			p.cfg.Routes = append(p.cfg.Routes, &schema.RouteEntry{Aliases: aliases, Route: p.route(m["route"])})
 		}
 	case map[string]any:
-		keys := sortedKeys(rs)
+		keys := slices.Sorted(maps.Keys(rs))
 		for _, k := range keys {
 			p.cfg.Routes = append(p.cfg.Routes, &schema.RouteEntry{Aliases: []string{k}, Route: p.route(rs[k])})
 		}
@@ -70,15 +71,6 @@ type cfgParser struct {
 	shorts   map[string]schema.Route // mcrouter memoises every parsed string
 	rawNamed map[string]any
 	building map[string]bool
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func (p *cfgParser) pool(name string, m map[string]any, inline bool) string {

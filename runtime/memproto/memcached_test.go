@@ -346,10 +346,14 @@ type memcachedCase struct {
 	input []byte
 }
 
-// memcachedCases returns every golden input and the extra cases below.
-func memcachedCases(t *testing.T) []memcachedCase {
+// goldenReaderInputs returns the input sections (NAME.in) of every
+// testdata/reader/*.txtar archive, named FILE/NAME.
+func goldenReaderInputs(t *testing.T) []memcachedCase {
+	files, err := filepath.Glob("testdata/reader/*.txtar")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden files: %v", err)
+	}
 	var cases []memcachedCase
-	files, _ := filepath.Glob("testdata/reader/*.txtar")
 	for _, file := range files {
 		ar, err := txtar.ParseFile(file)
 		if err != nil {
@@ -363,6 +367,12 @@ func memcachedCases(t *testing.T) []memcachedCase {
 			cases = append(cases, memcachedCase{filepath.Base(file) + "/" + name, unescapeLines(t, f.Data)})
 		}
 	}
+	return cases
+}
+
+// memcachedCases returns every golden input and the extra cases below.
+func memcachedCases(t *testing.T) []memcachedCase {
+	cases := goldenReaderInputs(t)
 	for i, in := range extraMemcachedCases {
 		cases = append(cases, memcachedCase{fmt.Sprintf("extra/%d", i), []byte(in)})
 	}

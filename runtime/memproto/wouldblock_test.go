@@ -2,11 +2,8 @@ package memproto
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/tools/txtar"
 )
 
 // stutterReader returns its input in small pieces with ErrWouldBlock
@@ -70,31 +67,15 @@ func describeResuming(r *Reader) string {
 // that returns ErrWouldBlock between pieces of 1 to 7 bytes: the commands
 // and errors must be those of reading the same pieces without it.
 func TestWouldBlockResumes(t *testing.T) {
-	files, err := filepath.Glob("testdata/reader/*.txtar")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden files: %v", err)
-	}
-	cases := 0
-	for _, file := range files {
-		ar, err := txtar.ParseFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range ar.Files {
-			name, ok := strings.CutSuffix(f.Name, ".in")
-			if !ok {
-				continue
+	cases := goldenReaderInputs(t)
+	for _, tc := range cases {
+		for step := 1; step <= 3; step++ {
+			want := describeResuming(NewReaderSize(&stutterReader{data: tc.input, step: step}, 64))
+			got := describeResuming(NewReaderSize(&stutterReader{data: tc.input, step: step, block: true}, 64))
+			if got != want {
+				t.Errorf("%s (step %d): read with ErrWouldBlock:\n%s\nread without it:\n%s", tc.name, step, got, want)
 			}
-			input := unescapeLines(t, f.Data)
-			for step := 1; step <= 3; step++ {
-				want := describeResuming(NewReaderSize(&stutterReader{data: input, step: step}, 64))
-				got := describeResuming(NewReaderSize(&stutterReader{data: input, step: step, block: true}, 64))
-				if got != want {
-					t.Errorf("%s/%s (step %d): read with ErrWouldBlock:\n%s\nread without it:\n%s", filepath.Base(file), name, step, got, want)
-				}
-			}
-			cases++
 		}
 	}
-	t.Logf("%d inputs", cases)
+	t.Logf("%d inputs", len(cases))
 }

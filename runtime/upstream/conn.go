@@ -139,9 +139,7 @@ func (c *conn) writeLoop(nc net.Conn, raw syscall.RawConn, kick chan struct{}, g
 			c.spare = buf[:0]
 		}
 		if err != nil {
-			old := c.breakLocked(gen, err)
-			c.mu.Unlock()
-			closeConn(old)
+			c.breakAndUnlock(gen, err)
 			return
 		}
 		c.mu.Unlock()
@@ -295,9 +293,7 @@ func (c *conn) readLoop(nc *idleConn, rr *memproto.ReplyReader, gen uint64) {
 				}
 				err = errUnsolicited
 			}
-			old := c.breakLocked(gen, err)
-			c.mu.Unlock()
-			closeConn(old)
+			c.breakAndUnlock(gen, err)
 			return
 		}
 		head := c.pending.front()
@@ -306,9 +302,7 @@ func (c *conn) readLoop(nc *idleConn, rr *memproto.ReplyReader, gen uint64) {
 		err := rr.ReadReply(head.op, head.meta, &scratch)
 		if err != nil && !(isReplyError(err) && isErrorLine(scratch.Result)) {
 			c.mu.Lock()
-			old := c.breakLocked(gen, err)
-			c.mu.Unlock()
-			closeConn(old)
+			c.breakAndUnlock(gen, err)
 			return
 		}
 		c.mu.Lock()
@@ -329,9 +323,7 @@ func (c *conn) readLoop(nc *idleConn, rr *memproto.ReplyReader, gen uint64) {
 			// with it and rebuild the connection.
 			head.rep.CopyFrom(&scratch)
 			head.done <- struct{}{}
-			old := c.breakLocked(gen, err)
-			c.mu.Unlock()
-			closeConn(old)
+			c.breakAndUnlock(gen, err)
 			return
 		}
 		c.mu.Unlock()
@@ -465,9 +457,7 @@ func (c *conn) rawReadLoop(nc net.Conn, raw syscall.RawConn, gen uint64) {
 			fail = err
 		}
 		c.mu.Lock()
-		old := c.breakLocked(gen, fail)
-		c.mu.Unlock()
-		closeConn(old)
+		c.breakAndUnlock(gen, fail)
 		return
 	}
 }
@@ -483,9 +473,9 @@ func isReplyError(err error) bool {
 // breakLocked ends the connection of generation gen (if still current)
 // and fails every outstanding call: with a timeout when a deadline passed,
 // else with a remote error. c.mu must be held. It returns the connection,
-// which the caller closes after releasing c.mu (closeConn): closing waits
-// for a reader inside RawConn.Read to leave it, and that reader may be
-// waiting for c.mu.
+// which the caller closes after releasing c.mu (breakAndUnlock): closing
+// waits for a reader inside RawConn.Read to leave it, and that reader may
+// be waiting for c.mu.
 func (c *conn) breakLocked(gen uint64, err error) net.Conn {
 	if c.gen != gen || c.nc == nil {
 		return nil
@@ -518,10 +508,13 @@ func (c *conn) breakLocked(gen uint64, err error) net.Conn {
 	return old
 }
 
-// closeConn closes nc if it is not nil.
-func closeConn(nc net.Conn) {
-	if nc != nil {
-		nc.Close()
+// breakAndUnlock is breakLocked followed by releasing c.mu and closing
+// the connection it ended. c.mu must be held.
+func (c *conn) breakAndUnlock(gen uint64, err error) {
+	old := c.breakLocked(gen, err)
+	c.mu.Unlock()
+	if old != nil {
+		old.Close()
 	}
 }
 
@@ -529,9 +522,7 @@ func closeConn(nc net.Conn) {
 func (c *conn) close() {
 	c.mu.Lock()
 	c.closed = true
-	old := c.breakLocked(c.gen, errClosed)
-	c.mu.Unlock()
-	closeConn(old)
+	c.breakAndUnlock(c.gen, errClosed)
 }
 
 // snapshot returns the number of outstanding calls and whether the

@@ -29,6 +29,9 @@ type Server struct {
 	t    testing.TB
 	args []string
 	cmd  *exec.Cmd
+	// exited is closed once the process has exited and been reaped (by
+	// the goroutine start runs for it).
+	exited chan struct{}
 }
 
 // Binary returns the path of memcached, or "" when it is not installed.
@@ -114,21 +117,63 @@ func (s *Server) start(bin string) error {
 	if err := s.cmd.Start(); err != nil {
 		return err
 	}
+	exited := make(chan struct{})
+	go func() {
+		// Reaps the process when it exits early (it could not bind) or
+		// when Stop or Kill ends it.
+		_ = s.cmd.Wait()
+		close(exited)
+	}()
+	s.exited = exited
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("memcached %v exited at start (address %s in use?)", s.args, s.Addr)
+		default:
+		}
 		c, err := net.DialTimeout(s.Network, s.Addr, 200*time.Millisecond)
 		if err == nil {
+			// Another test binary's server may hold the port that was
+			// free a moment ago: make sure this one answers.
+			pid := serverPid(c)
 			c.Close()
-			return nil
-		}
-		if s.cmd.ProcessState != nil {
-			break
+			if pid == s.cmd.Process.Pid {
+				return nil
+			}
+			if pid != 0 {
+				break
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.cmd.Process.Kill()
-	s.cmd.Wait()
+	<-exited
 	return fmt.Errorf("memcached %v did not start listening on %s", s.args, s.Addr)
+}
+
+// serverPid asks the memcached at the other end of c for its process id
+// ("STAT pid"); 0 if it does not answer with one.
+func serverPid(c net.Conn) int {
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte("stats\r\n")); err != nil {
+		return 0
+	}
+	r := bufio.NewReader(c)
+	pid := 0
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0
+		}
+		line = strings.TrimSpace(line)
+		if line == "END" {
+			return pid
+		}
+		if v, ok := strings.CutPrefix(line, "STAT pid "); ok {
+			fmt.Sscan(v, &pid)
+		}
+	}
 }
 
 // Restart starts the server again on the same address after Kill or
@@ -143,12 +188,17 @@ func (s *Server) Restart() {
 // Stop terminates the server (SIGKILL) and waits for it; calling it twice
 // is harmless.
 func (s *Server) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil || s.cmd.ProcessState != nil {
+	if s.exited == nil {
 		return
+	}
+	select {
+	case <-s.exited:
+		return
+	default:
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGCONT)
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
 }
 
 // Kill is Stop, named for fault-injection tests.

@@ -144,7 +144,11 @@ func (p *serveProc) waitListening() {
 		c, err := net.DialTimeout(network, addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
+			// Another process may hold a port that was free a moment
+			// ago: the listener must be this serve's, which logs it.
+			if log := p.Log.String(); strings.Contains(log, "msg=listening") || strings.Contains(log, `"msg":"listening"`) {
+				return
+			}
 		}
 		select {
 		case <-p.done:

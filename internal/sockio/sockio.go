@@ -21,6 +21,7 @@ package sockio
 
 import (
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -187,27 +188,66 @@ func NewSweeper(interval time.Duration) *Sweeper {
 	return &Sweeper{interval: interval, waiters: map[*Waiter]struct{}{}, stop: make(chan struct{})}
 }
 
-// Waiter is one socket known to a Sweeper. Park and Unpark are called by
-// the goroutine that reads the socket; wake is called by the sweeper's
-// goroutine.
+// Waiter is one connection known to a Sweeper. Read, Park, Unpark and
+// Woken are called by the goroutine that reads the connection; the
+// sweeper's goroutine wakes it.
 type Waiter struct {
 	s        *Sweeper
+	nc       net.Conn
 	raw      syscall.RawConn
-	wake     func()
 	parkedAt atomic.Int64
+	woken    atomic.Bool
 }
 
-// Add registers a socket. wake is called (from the sweeper's goroutine)
-// when the socket was parked for a sweep interval and has input pending;
-// it must make the reading loop leave its wait, typically by setting an
-// expired read deadline and a flag that tells that apart from a timeout.
-func (s *Sweeper) Add(raw syscall.RawConn, wake func()) *Waiter {
+// Add registers a connection and its raw socket. When it was parked for a
+// sweep interval and has input pending, the sweeper wakes its reading
+// loop: it sets an expired read deadline, so that RawConn.Read returns,
+// and Woken tells that apart from a real timeout.
+func (s *Sweeper) Add(nc net.Conn, raw syscall.RawConn) *Waiter {
 	s.start.Do(func() { go s.run() })
-	w := &Waiter{s: s, raw: raw, wake: wake}
+	w := &Waiter{s: s, nc: nc, raw: raw}
 	s.mu.Lock()
 	s.waiters[w] = struct{}{}
 	s.mu.Unlock()
 	return w
+}
+
+// wake makes the reading loop leave its wait (see Add).
+func (w *Waiter) wake() {
+	w.woken.Store(true)
+	_ = w.nc.SetReadDeadline(time.Now())
+}
+
+// Woken reports whether the sweeper woke the loop since the last call:
+// then an error from Read is that wake-up, and the loop should restore
+// its read deadline and read again.
+func (w *Waiter) Woken() bool { return w.woken.Swap(false) }
+
+// Read runs step inside one RawConn.Read, with src reading the socket
+// (see Source). step is called again and again; it returns done to leave
+// (Read then returns nil), or wait when src had no more data, to wait for
+// the poller's next readiness event (parked in the sweeper if the last
+// read was skipped). Read returns RawConn.Read's error: a deadline, a
+// wake-up (Woken) or a closed connection.
+func (w *Waiter) Read(src *Source, step func() (done, wait bool)) error {
+	src.Begin()
+	return w.raw.Read(func(fd uintptr) bool {
+		w.Unpark()
+		src.FD = int(fd)
+		defer func() { src.FD = -1 }()
+		for {
+			done, wait := step()
+			if done {
+				return true
+			}
+			if wait {
+				if src.Skipped() {
+					w.Park()
+				}
+				return false
+			}
+		}
+	})
 }
 
 // Remove unregisters the Waiter; it is not woken afterwards.

@@ -127,22 +127,24 @@ func TestSweeper(t *testing.T) {
 	const interval = 10 * time.Millisecond
 	s := sockio.NewSweeper(interval)
 	defer s.Stop()
+	add := func() (*sockio.Waiter, *net.TCPConn) {
+		a, b, raw := pair(t)
+		w := s.Add(a, raw)
+		t.Cleanup(w.Remove)
+		return w, b
+	}
+	waitWoken := func(w *sockio.Waiter, what string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !w.Woken(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal(what)
+			}
+		}
+	}
 
-	_, b1, raw1 := pair(t)
-	woken1 := make(chan struct{}, 10)
-	w1 := s.Add(raw1, func() { woken1 <- struct{}{} })
-	defer w1.Remove()
-
-	_, _, raw2 := pair(t)
-	woken2 := make(chan struct{}, 10)
-	w2 := s.Add(raw2, func() { woken2 <- struct{}{} })
-	defer w2.Remove()
-
-	_, b3, raw3 := pair(t)
-	woken3 := make(chan struct{}, 10)
-	w3 := s.Add(raw3, func() { woken3 <- struct{}{} })
-	defer w3.Remove()
-
+	w1, b1 := add()
+	w2, _ := add()
+	w3, b3 := add()
 	b1.Close() // an end of input the loop of w1 did not see
 	w1.Park()
 	w2.Park()  // nothing pending
@@ -150,19 +152,15 @@ func TestSweeper(t *testing.T) {
 	w3.Park()
 	w3.Unpark()
 
-	select {
-	case <-woken1:
-	case <-time.After(5 * time.Second):
-		t.Fatal("parked waiter with an end of input pending was not woken")
-	}
+	waitWoken(w1, "parked waiter with an end of input pending was not woken")
 	time.Sleep(5 * interval)
-	if len(woken1) != 0 {
+	if w1.Woken() {
 		t.Error("waiter woken twice for one park")
 	}
-	if len(woken2) != 0 {
+	if w2.Woken() {
 		t.Error("waiter with nothing pending was woken")
 	}
-	if len(woken3) != 0 {
+	if w3.Woken() {
 		t.Error("unparked waiter was woken")
 	}
 
@@ -170,12 +168,50 @@ func TestSweeper(t *testing.T) {
 	w2.Park()
 	start := time.Now()
 	w1.Park()
-	select {
-	case <-woken1:
-		if el := time.Since(start); el < interval/2 {
-			t.Errorf("woken after %v, before a sweep interval had passed", el)
+	waitWoken(w1, "waiter parked a second time was not woken")
+	if el := time.Since(start); el < interval/2 {
+		t.Errorf("woken after %v, before a sweep interval had passed", el)
+	}
+}
+
+// TestReadWokenAfterSkippedRead: data and the end of input arrive before
+// the loop reads; its short read drains the data, the next read is
+// skipped and the loop waits, and only the sweeper can tell it that the
+// end of input is there. Read returns (the wake-up), and the next Read
+// sees the end of input.
+func TestReadWokenAfterSkippedRead(t *testing.T) {
+	s := sockio.NewSweeper(10 * time.Millisecond)
+	defer s.Stop()
+	a, b, raw := pair(t)
+	w := s.Add(a, raw)
+	defer w.Remove()
+	if _, err := b.Write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	time.Sleep(50 * time.Millisecond) // both are in a's receive queue
+	src := sockio.NewSource(nil)
+	var got []byte
+	var last error
+	step := func() (done, wait bool) {
+		buf := make([]byte, 16)
+		n, err := src.Read(buf)
+		got = append(got, buf[:n]...)
+		last = err
+		switch err {
+		case nil:
+			return false, false
+		case memproto.ErrWouldBlock:
+			return false, true
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("waiter parked a second time was not woken")
+		return true, false
+	}
+	err := w.Read(src, step)
+	if string(got) != "abc" || last != memproto.ErrWouldBlock || err == nil || !w.Woken() {
+		t.Fatalf("first Read: got %q, last read %v, Read %v; want abc, a skipped read, and a wake-up", got, last, err)
+	}
+	_ = a.SetReadDeadline(time.Time{})
+	if err := w.Read(src, step); err != nil || last != io.EOF {
+		t.Fatalf("second Read: %v, last read %v; want nil and EOF", err, last)
 	}
 }

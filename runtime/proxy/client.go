@@ -51,12 +51,9 @@ type client struct {
 
 	// src is what the command reader reads: the socket without blocking
 	// inside rawLoop's RawConn callback (src.FD >= 0 there), else the
-	// net.Conn. raw is the socket while rawLoop runs and waiter its entry
-	// in the server's sweeper; kicked says that the sweeper woke the loop.
-	raw    syscall.RawConn
-	src    *sockio.Source
-	waiter *sockio.Waiter
-	kicked atomic.Bool
+	// net.Conn. raw is the socket while rawLoop runs.
+	raw syscall.RawConn
+	src *sockio.Source
 }
 
 // slot is the request and reply of one key of a multi-key get.
@@ -107,33 +104,22 @@ func (c *client) serve() {
 // read is therefore parked in the server's sweeper, which checks it once
 // and wakes it if input or an end of input is pending.
 func (c *client) rawLoop() {
-	c.waiter = c.s.sweeper.Add(c.raw, c.kick)
-	defer c.waiter.Remove()
+	w := c.s.sweeper.Add(c.nc, c.raw)
+	defer w.Remove()
 	for {
 		stopped := false
-		c.src.Begin()
-		err := c.raw.Read(func(fd uintptr) bool {
-			c.waiter.Unpark()
-			c.src.FD = int(fd)
-			defer func() { c.src.FD = -1 }()
-			for {
-				if c.step() {
-					stopped = true
-					return true
-				}
-				if c.blocked {
-					c.blocked = false
-					if c.src.Skipped() {
-						c.waiter.Park()
-					}
-					return false
-				}
+		err := w.Read(c.src, func() (done, wait bool) {
+			if c.step() {
+				stopped = true
+				return true, false
 			}
+			wait, c.blocked = c.blocked, false
+			return false, wait
 		})
 		if stopped {
 			return
 		}
-		if err != nil && c.kicked.Swap(false) && !c.draining.Load() {
+		if err != nil && w.Woken() && !c.draining.Load() {
 			// Woken by the sweeper: read again, with the deadline
 			// the connection had.
 			var d time.Time
@@ -147,12 +133,6 @@ func (c *client) rawLoop() {
 		c.flush()
 		return
 	}
-}
-
-// kick wakes the client's loop from its wait (see rawLoop).
-func (c *client) kick() {
-	c.kicked.Store(true)
-	_ = c.nc.SetReadDeadline(time.Now())
 }
 
 // step reads and executes one command and reports whether the connection

@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -349,92 +348,78 @@ func (c *conn) rawReadLoop(nc net.Conn, raw syscall.RawConn, gen uint64) {
 	src := sockio.NewSource(nil)
 	rr := memproto.NewReplyReader(src)
 	rr.MaxValueSize = c.d.reg.opts.MaxValueSize
-	var kicked atomic.Bool
-	w := c.d.reg.sweeper.Add(raw, func() {
-		kicked.Store(true)
-		_ = nc.SetReadDeadline(time.Now())
-	})
+	w := c.d.reg.sweeper.Add(nc, raw)
 	defer w.Remove()
 	var scratch mc.Reply
 	for {
 		var fail error
 		stop := false
-		src.Begin()
-		// wait ends a callback that ran out of data; a skipped read
-		// parks the connection in the sweeper.
-		wait := func() bool {
-			if src.Skipped() {
-				w.Park()
-			}
-			return false
-		}
-		err := raw.Read(func(fd uintptr) bool {
-			w.Unpark()
-			src.FD = int(fd)
-			defer func() { src.FD = -1 }()
-			for {
-				c.mu.Lock()
-				if c.gen != gen {
-					c.mu.Unlock()
-					stop = true
-					return true
-				}
-				if c.pending.len() == 0 {
-					c.mu.Unlock()
-					if rr.Buffered() > 0 {
-						fail = errUnsolicited
-						return true
-					}
-					// Wait for the server: bytes that arrive are the
-					// reply to a call sent meanwhile, or garbage.
-					err := rr.Fill()
-					if err == memproto.ErrWouldBlock {
-						return wait()
-					}
-					if err != nil {
-						fail = err
-						return true
-					}
-					continue
-				}
-				head := c.pending.front()
+		// step reads one reply, or waits for the server while no call is
+		// outstanding.
+		step := func() (done, wait bool) {
+			c.mu.Lock()
+			if c.gen != gen {
 				c.mu.Unlock()
-
-				err := rr.ReadReply(head.op, head.meta, &scratch)
+				stop = true
+				return true, false
+			}
+			if c.pending.len() == 0 {
+				c.mu.Unlock()
+				if rr.Buffered() > 0 {
+					fail = errUnsolicited
+					return true, false
+				}
+				// Wait for the server: bytes that arrive are the reply
+				// to a call sent meanwhile, or garbage.
+				err := rr.Fill()
 				if err == memproto.ErrWouldBlock {
-					return wait()
+					return false, true
 				}
-				if err != nil && !(isReplyError(err) && isErrorLine(scratch.Result)) {
-					fail = err
-					return true
-				}
-				c.mu.Lock()
-				if c.gen != gen {
-					// Broken meanwhile: head was failed.
-					c.mu.Unlock()
-					stop = true
-					return true
-				}
-				c.pending.pop()
-				c.mu.Unlock()
-				head.rep.CopyFrom(&scratch)
-				head.done <- struct{}{}
 				if err != nil {
-					// A readable error reply, but the stream is out
-					// of step (a rejected storage command line):
-					// rebuild the connection.
 					fail = err
-					return true
+					return true, false
 				}
+				return false, false
 			}
-		})
+			head := c.pending.front()
+			c.mu.Unlock()
+
+			err := rr.ReadReply(head.op, head.meta, &scratch)
+			if err == memproto.ErrWouldBlock {
+				return false, true
+			}
+			if err != nil && !(isReplyError(err) && isErrorLine(scratch.Result)) {
+				fail = err
+				return true, false
+			}
+			c.mu.Lock()
+			if c.gen != gen {
+				// Broken meanwhile: head was failed.
+				c.mu.Unlock()
+				stop = true
+				return true, false
+			}
+			c.pending.pop()
+			c.mu.Unlock()
+			head.rep.CopyFrom(&scratch)
+			head.done <- struct{}{}
+			if err != nil {
+				// A readable error reply, but the stream is out of step
+				// (a rejected storage command line): rebuild the
+				// connection.
+				fail = err
+				return true, false
+			}
+			return false, false
+		}
+		err := w.Read(src, step)
 		if stop {
 			return
 		}
 		if fail == nil && err != nil && (isTimeout(err) || errors.Is(err, os.ErrDeadlineExceeded)) {
 			// The deadline fired (or the sweeper woke the loop):
 			// carry on unless the oldest call is really late.
-			woken := kicked.Swap(false)
+			woken := w.Woken()
 			c.mu.Lock()
 			if c.gen != gen {
 				c.mu.Unlock()

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -241,10 +242,7 @@ func (c *conn) connect() (mc.Result, error) {
 	if raw != nil {
 		go c.rawReadLoop(nc, raw, gen)
 	} else {
-		ic := &idleConn{Conn: nc}
-		rr := memproto.NewReplyReader(ic)
-		rr.MaxValueSize = c.d.reg.opts.MaxValueSize
-		go c.readLoop(ic, rr, gen)
+		go c.readLoop(nc, gen)
 	}
 	go c.writeLoop(nc, raw, kick, gen)
 	return 0, nil
@@ -255,195 +253,186 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// readLoop reads replies for the connection of generation gen and
-// completes calls in order, until the connection breaks.
+// replyLoop reads the replies of the connection of generation gen and
+// completes the calls in order; readLoop and rawReadLoop drive it. While
+// no call is outstanding it still waits for the server, so that a server
+// that closes an idle connection (a restart, a crash, an idle timeout) is
+// noticed at once: the next request then reconnects (and gets a connect
+// error, which failover routes act on, if the server is gone) instead of
+// being written to a dead socket and failing as a lost connection. Bytes
+// that arrive while nothing is outstanding are garbage and break the
+// connection.
 //
-// While no call is outstanding it still waits for the server, so that a
-// server that closes an idle connection (a restart, a crash, an idle
-// timeout) is noticed at once: the next request then reconnects (and gets
-// a connect error, which failover routes act on, if the server is gone)
-// instead of being written to a dead socket and failing as a lost
-// connection. Bytes that arrive while nothing is outstanding are garbage
-// and break the connection.
-func (c *conn) readLoop(nc *idleConn, rr *memproto.ReplyReader, gen uint64) {
-	var scratch mc.Reply
-	for {
-		c.mu.Lock()
-		if c.gen != gen {
-			c.mu.Unlock()
-			return
-		}
-		if c.pending.len() == 0 {
-			c.mu.Unlock()
-			err := errUnsolicited
-			if rr.Buffered() == 0 {
-				err = nc.wait()
-				if err != nil && isTimeout(err) {
-					// The deadline of a call sent meanwhile: read
-					// its reply, which times out as it should.
-					continue
-				}
-			}
-			c.mu.Lock()
-			if err == nil {
-				if c.pending.len() > 0 {
-					c.mu.Unlock()
-					continue
-				}
-				err = errUnsolicited
-			}
-			c.breakAndUnlock(gen, err)
-			return
-		}
-		head := c.pending.front()
-		c.mu.Unlock()
+// Deadlines are lazy: the read deadline is armed by do when a call goes
+// out on an idle connection and is not moved as replies complete; when it
+// fires, the driver calls rearm, which re-arms it for the oldest call and
+// breaks the connection only if that call's own deadline has passed.
+type replyLoop struct {
+	c       *conn
+	gen     uint64
+	rr      *memproto.ReplyReader
+	scratch mc.Reply
+	// stop says that the connection broke elsewhere; fail, that it must
+	// be broken with this error.
+	stop bool
+	fail error
+}
 
-		err := rr.ReadReply(head.op, head.meta, &scratch)
-		if err != nil && !(isReplyError(err) && isErrorLine(scratch.Result)) {
-			c.mu.Lock()
-			c.breakAndUnlock(gen, err)
-			return
+func (c *conn) newReplyLoop(gen uint64, src io.Reader) *replyLoop {
+	l := &replyLoop{c: c, gen: gen, rr: memproto.NewReplyReader(src)}
+	l.rr.MaxValueSize = c.d.reg.opts.MaxValueSize
+	return l
+}
+
+// step reads one reply, or waits for the server while no call is
+// outstanding. done means the loop is over (stop or fail is set); wait,
+// that the source returned memproto.ErrWouldBlock.
+func (l *replyLoop) step() (done, wait bool) {
+	c := l.c
+	c.mu.Lock()
+	if c.gen != l.gen {
+		c.mu.Unlock()
+		l.stop = true
+		return true, false
+	}
+	if c.pending.len() == 0 {
+		c.mu.Unlock()
+		if l.rr.Buffered() > 0 {
+			l.fail = errUnsolicited
+			return true, false
 		}
-		c.mu.Lock()
-		if c.gen != gen {
-			// Broken meanwhile (write error or close): head was failed.
-			c.mu.Unlock()
-			return
-		}
-		c.pending.pop()
-		if c.pending.len() > 0 {
-			_ = nc.SetReadDeadline(c.pending.front().deadline)
-		} else {
-			_ = nc.SetReadDeadline(time.Time{})
+		// Wait for the server: bytes that arrive are the reply to a
+		// call sent meanwhile, or garbage.
+		err := l.rr.Fill()
+		if err == memproto.ErrWouldBlock {
+			return false, true
 		}
 		if err != nil {
-			// The reply was a readable error, but the stream is out of
-			// step (a rejected storage command line): answer this call
-			// with it and rebuild the connection.
-			head.rep.CopyFrom(&scratch)
-			head.done <- struct{}{}
-			c.breakAndUnlock(gen, err)
+			l.fail = err
+			return true, false
+		}
+		return false, false
+	}
+	head := c.pending.front()
+	c.mu.Unlock()
+
+	err := l.rr.ReadReply(head.op, head.meta, &l.scratch)
+	if err == memproto.ErrWouldBlock {
+		return false, true
+	}
+	if err != nil && !(isReplyError(err) && isErrorLine(l.scratch.Result)) {
+		l.fail = err
+		return true, false
+	}
+	c.mu.Lock()
+	if c.gen != l.gen {
+		// Broken meanwhile: head was failed.
+		c.mu.Unlock()
+		l.stop = true
+		return true, false
+	}
+	c.pending.pop()
+	c.mu.Unlock()
+	head.rep.CopyFrom(&l.scratch)
+	head.done <- struct{}{}
+	if err != nil {
+		// A readable error reply, but the stream is out of step (a
+		// rejected storage command line): rebuild the connection.
+		l.fail = err
+		return true, false
+	}
+	return false, false
+}
+
+// rearm handles a read deadline that fired (or, woken, a wake-up from the
+// sweeper): it re-arms the deadline for the oldest call, or clears it when
+// none is outstanding, and reports whether the loop goes on. It does not
+// when the connection broke meanwhile (stop) or the oldest call is late
+// (fail, with a timeout).
+func (l *replyLoop) rearm(nc net.Conn, woken bool) bool {
+	c := l.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.gen != l.gen:
+		l.stop = true
+		return false
+	case c.pending.len() == 0:
+		_ = nc.SetReadDeadline(time.Time{})
+		return true
+	case woken || c.pending.front().deadline.After(time.Now()):
+		_ = nc.SetReadDeadline(c.pending.front().deadline)
+		return true
+	}
+	l.fail = os.ErrDeadlineExceeded
+	return false
+}
+
+// end breaks the connection if the loop failed.
+func (l *replyLoop) end() {
+	if l.stop || l.fail == nil {
+		return
+	}
+	l.c.mu.Lock()
+	l.c.breakAndUnlock(l.gen, l.fail)
+}
+
+// readLoop drives a replyLoop with blocking reads, for connections that
+// are not sockets (a custom Options.Dial).
+func (c *conn) readLoop(nc net.Conn, gen uint64) {
+	l := c.newReplyLoop(gen, &deadlineSource{nc: nc})
+	defer l.end()
+	for {
+		done, wait := l.step()
+		switch {
+		case done:
+			return
+		case wait && !l.rearm(nc, false):
 			return
 		}
-		c.mu.Unlock()
-		head.rep.CopyFrom(&scratch)
-		head.done <- struct{}{}
 	}
 }
 
-// rawReadLoop is readLoop for a socket: it runs inside RawConn.Read, whose
-// callback runs again each time the poller says the socket is readable.
-// A read that does not fill the reply buffer drained the socket, so the
-// loop then waits for the next readiness event instead of trying a read
-// that would fail with EAGAIN (net.Conn.Read always tries one first); a
-// wait after such a skipped read is parked in the registry's sweeper,
-// which catches an end of input that arrived together with the last data
-// (see package sockio).
-//
-// Deadlines are lazy: the read deadline is armed by do when a call is sent
-// on an idle connection and is not moved as replies complete; when it
-// fires, the loop re-arms it for the oldest outstanding call, and breaks
-// the connection only if that call's own deadline has passed.
+// deadlineSource reads a net.Conn and turns a passed read deadline into
+// memproto.ErrWouldBlock, which, unlike other errors, the reply reader
+// does not keep: the read can go on once rearm has moved the deadline.
+type deadlineSource struct{ nc net.Conn }
+
+func (s *deadlineSource) Read(p []byte) (int, error) {
+	n, err := s.nc.Read(p)
+	if err != nil && isTimeout(err) {
+		if n > 0 {
+			return n, nil
+		}
+		return 0, memproto.ErrWouldBlock
+	}
+	return n, err
+}
+
+// rawReadLoop drives a replyLoop inside RawConn.Read (sockio.Waiter.Read):
+// a read that does not fill the reply buffer means the socket is drained,
+// so the loop waits for the poller's next readiness event instead of
+// trying a read that would fail with EAGAIN; a wait after such a skipped
+// read is parked in the registry's sweeper, which catches an end of input
+// that arrived together with the last data.
 func (c *conn) rawReadLoop(nc net.Conn, raw syscall.RawConn, gen uint64) {
 	src := sockio.NewSource(nil)
-	rr := memproto.NewReplyReader(src)
-	rr.MaxValueSize = c.d.reg.opts.MaxValueSize
+	l := c.newReplyLoop(gen, src)
+	defer l.end()
 	w := c.d.reg.sweeper.Add(nc, raw)
 	defer w.Remove()
-	var scratch mc.Reply
 	for {
-		var fail error
-		stop := false
-		// step reads one reply, or waits for the server while no call is
-		// outstanding.
-		step := func() (done, wait bool) {
-			c.mu.Lock()
-			if c.gen != gen {
-				c.mu.Unlock()
-				stop = true
-				return true, false
-			}
-			if c.pending.len() == 0 {
-				c.mu.Unlock()
-				if rr.Buffered() > 0 {
-					fail = errUnsolicited
-					return true, false
-				}
-				// Wait for the server: bytes that arrive are the reply
-				// to a call sent meanwhile, or garbage.
-				err := rr.Fill()
-				if err == memproto.ErrWouldBlock {
-					return false, true
-				}
-				if err != nil {
-					fail = err
-					return true, false
-				}
-				return false, false
-			}
-			head := c.pending.front()
-			c.mu.Unlock()
-
-			err := rr.ReadReply(head.op, head.meta, &scratch)
-			if err == memproto.ErrWouldBlock {
-				return false, true
-			}
-			if err != nil && !(isReplyError(err) && isErrorLine(scratch.Result)) {
-				fail = err
-				return true, false
-			}
-			c.mu.Lock()
-			if c.gen != gen {
-				// Broken meanwhile: head was failed.
-				c.mu.Unlock()
-				stop = true
-				return true, false
-			}
-			c.pending.pop()
-			c.mu.Unlock()
-			head.rep.CopyFrom(&scratch)
-			head.done <- struct{}{}
-			if err != nil {
-				// A readable error reply, but the stream is out of step
-				// (a rejected storage command line): rebuild the
-				// connection.
-				fail = err
-				return true, false
-			}
-			return false, false
-		}
-		err := w.Read(src, step)
-		if stop {
+		err := w.Read(src, l.step)
+		if l.stop || l.fail != nil {
 			return
 		}
-		if fail == nil && err != nil && (isTimeout(err) || errors.Is(err, os.ErrDeadlineExceeded)) {
-			// The deadline fired (or the sweeper woke the loop):
-			// carry on unless the oldest call is really late.
-			woken := w.Woken()
-			c.mu.Lock()
-			if c.gen != gen {
-				c.mu.Unlock()
-				return
-			}
-			now := time.Now()
-			switch {
-			case c.pending.len() == 0:
-				_ = nc.SetReadDeadline(time.Time{})
-				c.mu.Unlock()
-				continue
-			case woken || c.pending.front().deadline.After(now):
-				_ = nc.SetReadDeadline(c.pending.front().deadline)
-				c.mu.Unlock()
-				continue
-			}
-			c.mu.Unlock()
+		if err == nil || !(isTimeout(err) || errors.Is(err, os.ErrDeadlineExceeded)) {
+			l.fail = err
+			return
 		}
-		if fail == nil {
-			fail = err
+		if !l.rearm(nc, w.Woken()) {
+			return
 		}
-		c.mu.Lock()
-		c.breakAndUnlock(gen, fail)
-		return
 	}
 }
 
@@ -563,39 +552,4 @@ func isErrorLine(res mc.Result) bool {
 		return true
 	}
 	return false
-}
-
-// idleConn is a connection whose read loop can wait for the server while
-// no request is outstanding (wait), without losing what arrives: the
-// bytes read while waiting are returned by the next Read.
-type idleConn struct {
-	net.Conn
-	buf  []byte
-	r, w int
-}
-
-// wait blocks until the server sends something or the connection fails
-// (EOF when the server closed it).
-func (ic *idleConn) wait() error {
-	if ic.r < ic.w {
-		return nil
-	}
-	if ic.buf == nil {
-		ic.buf = make([]byte, 4<<10)
-	}
-	n, err := ic.Conn.Read(ic.buf)
-	ic.r, ic.w = 0, n
-	if n > 0 {
-		return nil
-	}
-	return err
-}
-
-func (ic *idleConn) Read(p []byte) (int, error) {
-	if ic.r < ic.w {
-		n := copy(p, ic.buf[ic.r:ic.w])
-		ic.r += n
-		return n, nil
-	}
-	return ic.Conn.Read(p)
 }

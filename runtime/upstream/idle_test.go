@@ -152,7 +152,8 @@ func TestReplyAndCloseTogether(t *testing.T) {
 type plainConn struct{ net.Conn }
 
 // TestDialerWithoutSocket: connections that are not sockets work the same
-// way, including noticing a server that closed an idle connection.
+// way: deadlines, timeouts, and noticing a server that closed an idle
+// connection.
 func TestDialerWithoutSocket(t *testing.T) {
 	s := memcachedtest.Start(t)
 	var dialer net.Dialer
@@ -166,13 +167,26 @@ func TestDialerWithoutSocket(t *testing.T) {
 		},
 	})
 	defer r.Close()
-	d := r.Acquire(key(s, time.Second))
+	d := r.Acquire(key(s, 300*time.Millisecond))
 	defer r.Release(d)
 	if res := set(t, d, "k", "v"); res != mc.ResStored {
 		t.Fatalf("set: %v", res)
 	}
+	// Let the read deadline armed by the set pass while the connection
+	// is idle: it is re-armed, not taken for a timeout.
+	time.Sleep(400 * time.Millisecond)
 	if rep, v := get(t, d, "k"); rep.Result != mc.ResFound || v != "v" {
 		t.Fatalf("get: %v %q", rep.Result, v)
+	}
+	// A frozen server: the request times out, and the next one after the
+	// thaw works on a new connection.
+	s.Freeze()
+	if rep, _ := get(t, d, "k"); rep.Result != mc.ResTimeout {
+		t.Fatalf("get from a frozen server: %v, want %v", rep.Result, mc.ResTimeout)
+	}
+	s.Thaw()
+	if rep, v := get(t, d, "k"); rep.Result != mc.ResFound || v != "v" {
+		t.Fatalf("get after the thaw: %v %q", rep.Result, v)
 	}
 	s.Kill()
 	waitConns(t, d, 0)

@@ -14,6 +14,11 @@
 //	onecore   everything on cpu 0; proxies with GOMAXPROCS=1
 //	proxyiso  the proxy alone on cpu 0; backends and load generator on cpu 1
 //
+// Targets: direct (memcaslap spreads keys over the backends itself),
+// twemproxy, mcroute, and mcroute-poll: mcroute in poll mode
+// (--poll-interval, meant for a proxy with a core of its own), measured in
+// the proxyiso layout only.
+//
 // Usage:
 //
 //	go run ./cmd/mcroute-bench [--layouts onecore,proxyiso] [--backends 1,3] [--rounds 3] [--duration 10s]
@@ -49,7 +54,8 @@ type cli struct {
 	Duration    time.Duration `default:"10s" help:"Length of one memcaslap run."`
 	Concurrency int           `default:"32" help:"memcaslap concurrency."`
 	Mcroute     string        `type:"path" help:"mcroute binary to measure (default: built from this checkout)."`
-	Targets     []string      `default:"direct,twemproxy,mcroute" help:"Targets to measure."`
+	Targets     []string      `default:"direct,twemproxy,mcroute,mcroute-poll" enum:"direct,twemproxy,mcroute,mcroute-poll" help:"Targets to measure (${enum}); mcroute-poll runs in the proxyiso layout only."`
+	Poll        time.Duration `default:"50us" help:"--poll-interval of the mcroute-poll target."`
 	Conns       int           `default:"1" help:"mcroute --upstream-conns."`
 	Markdown    bool          `help:"Print the results table as Markdown (for README)."`
 	Keep        bool          `help:"Keep the temporary directory."`
@@ -200,7 +206,16 @@ func (c *cli) scenario(ctx context.Context, dir, cfg string, lay layout, nb int)
 				return nil, err
 			}
 			targets = append(targets, target{name: "twemproxy", addr: fmt.Sprintf("127.0.0.1:%d", port), pid: p.Process.Pid})
-		case "mcroute":
+		case "mcroute", "mcroute-poll":
+			var extra []string
+			if t == "mcroute-poll" {
+				if lay.proxyCPU == lay.backendCPU {
+					// Poll mode keeps the proxy's core busy: not for
+					// a core shared with the backends and the load.
+					continue
+				}
+				extra = []string{"--poll-interval", c.Poll.String()}
+			}
 			port := freePort()
 			var servers []string
 			for _, s := range backends {
@@ -211,12 +226,13 @@ func (c *cli) scenario(ctx context.Context, dir, cfg string, lay layout, nb int)
 			if err := os.WriteFile(js, []byte(conf), 0o644); err != nil {
 				return nil, err
 			}
-			p, err := start(lay.proxyCPU, []string{"GOMAXPROCS=" + strconv.Itoa(lay.proxyProcs)}, c.Mcroute, "serve", "--config", js,
-				"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--upstream-conns", strconv.Itoa(c.Conns), "--log-level", "warn")
+			args := append([]string{"serve", "--config", js, "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+				"--upstream-conns", strconv.Itoa(c.Conns), "--log-level", "warn"}, extra...)
+			p, err := start(lay.proxyCPU, []string{"GOMAXPROCS=" + strconv.Itoa(lay.proxyProcs)}, c.Mcroute, args...)
 			if err != nil {
 				return nil, err
 			}
-			targets = append(targets, target{name: "mcroute", addr: fmt.Sprintf("127.0.0.1:%d", port), pid: p.Process.Pid})
+			targets = append(targets, target{name: t, addr: fmt.Sprintf("127.0.0.1:%d", port), pid: p.Process.Pid})
 		default:
 			return nil, fmt.Errorf("unknown target %q", t)
 		}

@@ -109,6 +109,7 @@ func (c *client) rawLoop() {
 	for {
 		stopped := false
 		err := w.Read(c.src, func() (done, wait bool) {
+			c.s.opts.Poller.Active()
 			if c.step() {
 				stopped = true
 				return true, false

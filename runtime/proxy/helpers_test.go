@@ -3,8 +3,10 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,4 +113,43 @@ func (c *conn) do(cmd, end string) []string {
 	c.t.Helper()
 	c.send(cmd)
 	return c.until(end)
+}
+
+// setGetClients runs clients concurrent connections to addr, each storing
+// and reading back requests keys named prefix<client>:<i>, and reports
+// every wrong reply.
+func setGetClients(t *testing.T, addr, prefix string, clients, requests int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan string, clients)
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer c.Close()
+			cl := &conn{t: t, c: c, r: bufio.NewReader(c)}
+			for i := 0; i < requests; i++ {
+				k, v := fmt.Sprintf("%s%d:%d", prefix, w, i), strings.Repeat("v", i+1)
+				cl.send(fmt.Sprintf("set %s 0 0 %d\r\n%s\r\nget %s\r\n", k, len(v), v, k))
+				if l := cl.line(); l != "STORED" {
+					errs <- "set: " + l
+					return
+				}
+				if got := cl.until("END"); len(got) != 3 || got[1] != v {
+					errs <- fmt.Sprintf("get %s: %q", k, got)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mcroute/mcroute/internal/busypoll"
 	"github.com/mcroute/mcroute/internal/diag"
 	"github.com/mcroute/mcroute/internal/sockio"
 	"github.com/mcroute/mcroute/runtime/mc"
@@ -91,6 +92,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, receives the proxy's Prometheus metrics.
 	Metrics *Metrics
+	// Poller, if set, is told when clients send requests, so that it
+	// polls the network while they do (poll mode; see package busypoll).
+	// The caller starts and closes it.
+	Poller *busypoll.Poller
 }
 
 // ConfigInfo describes where a config came from, for admin keys and logs.

@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -232,39 +230,7 @@ func TestPipelining(t *testing.T) {
 func TestManyClients(t *testing.T) {
 	m := memcachedtest.Start(t)
 	s, addr := startProxy(t, withServers(`{"pools":{"A":{"servers":["$0"]}},"route":"PoolRoute|A"}`, m), proxy.Options{})
-	var wg sync.WaitGroup
-	errs := make(chan string, 64)
-	for w := 0; w < 50; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				errs <- err.Error()
-				return
-			}
-			defer c.Close()
-			cl := &conn{t: t, c: c, r: bufio.NewReader(c)}
-			for i := 0; i < 50; i++ {
-				k, v := fmt.Sprintf("c%d:%d", w, i), strings.Repeat("v", i+1)
-				cl.send(fmt.Sprintf("set %s 0 0 %d\r\n%s\r\nget %s\r\n", k, len(v), v, k))
-				if l := cl.line(); l != "STORED" {
-					errs <- "set: " + l
-					return
-				}
-				got := cl.until("END")
-				if len(got) != 3 || got[1] != v {
-					errs <- fmt.Sprintf("get %s: %q", k, got)
-					return
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
+	setGetClients(t, addr, "c", 50, 50)
 	// Connection pooling: 50 clients, one connection to the server.
 	for _, d := range s.Registry().Dests() {
 		if st := d.Stats(); st.Conns != 1 {

@@ -412,3 +412,30 @@ func TestDNSDiscovery(t *testing.T) {
 		t.Errorf("discovery changes not counted: %q", got)
 	}
 }
+
+// TestPollInterval: serve in poll mode answers as usual and says so in its
+// log; an interval out of range is refused before serving.
+func TestPollInterval(t *testing.T) {
+	ms := startThree(t)
+	cfg := writeFile(t, t.TempDir(), "policy.cue", withPorts(walkthroughPolicy, ms...))
+	p := serve(t, "--config", cfg, "--poll-interval", "50us")
+	c := p.dial()
+	if got, want := c.do("set mykey 0 0 5\r\nhello\r\nget mykey\r\n", "END"), "STORED\r\nVALUE mykey 0 5\r\nhello\r\nEND\r\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if log := p.Log.String(); !strings.Contains(log, "poll mode") || !strings.Contains(log, "interval=50") {
+		t.Errorf("no poll mode line in the log:\n%s", log)
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(10 * time.Second); code != 0 {
+		t.Errorf("exit %d after SIGTERM", code)
+	}
+
+	bad := startServe(t, "--config", cfg, "--poll-interval", "5ms")
+	if code := bad.wait(60 * time.Second); code == 0 {
+		t.Fatalf("serve accepted --poll-interval 5ms:\n%s", bad.Log)
+	}
+	if log := bad.Log.String(); !strings.Contains(log, "--poll-interval") || !strings.Contains(log, "at most 1ms") {
+		t.Errorf("unclear error for --poll-interval 5ms:\n%s", log)
+	}
+}

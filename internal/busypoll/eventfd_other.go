@@ -1,0 +1,13 @@
+//go:build !linux
+
+package busypoll
+
+import "errors"
+
+func newEventFD() (*eventFD, error) {
+	return nil, errors.New("poll mode needs Linux (eventfd)")
+}
+
+func (e *eventFD) signal()             {}
+func (e *eventFD) signalFD(fd uintptr) {}
+func (e *eventFD) drainFD(fd uintptr)  {}

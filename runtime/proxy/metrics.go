@@ -32,6 +32,8 @@ import (
 //     connect_error, tko, remote_error, other_error),
 //     destination_latency_seconds_avg{server},
 //     destination_tko_events_total{server}.
+//   - poll_mode_polling (gauge: 1 while poll mode polls),
+//     poll_mode_polls_total (counter); 0 with poll mode off.
 //   - config_reloads_total{result} (success, failure),
 //     config_last_reload_timestamp_seconds, config_age_seconds.
 //   - Go runtime and process collectors.
@@ -92,6 +94,18 @@ func NewMetrics() *Metrics {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mcroute_client_connections_rejected_total", Help: "Client connections refused over the connection cap."}, func() float64 {
 			if s := m.server.Load(); s != nil {
 				return float64(s.stats.rejectedConns.Load())
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mcroute_poll_mode_polling", Help: "1 while poll mode polls the network (clients are sending), else 0 (always 0 with poll mode off)."}, func() float64 {
+			if s := m.server.Load(); s != nil && s.opts.Poller.Polling() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mcroute_poll_mode_polls_total", Help: "Network polls made by poll mode (--poll-interval)."}, func() float64 {
+			if s := m.server.Load(); s != nil {
+				return float64(s.opts.Poller.Polls())
 			}
 			return 0
 		}),

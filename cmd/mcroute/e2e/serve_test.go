@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -264,6 +265,7 @@ var documentedMetrics = []string{
 	"mcroute_destination_pending_requests", "mcroute_destination_requests_total",
 	"mcroute_destination_latency_seconds_avg", "mcroute_destination_tko_events_total", "mcroute_destination_connections",
 	"mcroute_config_reloads_total", "mcroute_config_last_reload_timestamp_seconds", "mcroute_config_age_seconds",
+	"mcroute_poll_mode_polling", "mcroute_poll_mode_polls_total",
 	"go_goroutines", "process_resident_memory_bytes",
 }
 
@@ -418,11 +420,17 @@ func TestDNSDiscovery(t *testing.T) {
 func TestPollInterval(t *testing.T) {
 	ms := startThree(t)
 	cfg := writeFile(t, t.TempDir(), "policy.cue", withPorts(walkthroughPolicy, ms...))
-	p := serve(t, "--config", cfg, "--poll-interval", "50us")
+	metrics := fmt.Sprintf("127.0.0.1:%d", memcachedtest.FreePort(t))
+	p := serve(t, "--config", cfg, "--poll-interval", "50us", "--metrics-listen", metrics)
 	c := p.dial()
 	if got, want := c.do("set mykey 0 0 5\r\nhello\r\nget mykey\r\n", "END"), "STORED\r\nVALUE mykey 0 5\r\nhello\r\nEND\r\n"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
+	if n, err := strconv.Atoi(metric(scrape(t, metrics), "mcroute_poll_mode_polls_total")); err != nil || n == 0 {
+		t.Errorf("mcroute_poll_mode_polls_total = %d (%v) after requests, want > 0", n, err)
+	}
+	// With no client sending, polling stops (and the core is free).
+	waitFor(t, "poll mode to go idle", func() bool { return metric(scrape(t, metrics), "mcroute_poll_mode_polling") == "0" })
 	if log := p.Log.String(); !strings.Contains(log, "poll mode") || !strings.Contains(log, "interval=50") {
 		t.Errorf("no poll mode line in the log:\n%s", log)
 	}

@@ -128,8 +128,8 @@ func (p *Poller) run() {
 			seen, lastActive = a, now
 		}
 		if !p.polling.Load() {
-			// Woken by Close, or by an Active that raced the
-			// drain below: drain and decide again.
+			// Idle (the first call, or an edge left from
+			// before the last drain): wait for Active.
 			p.ev.drainFD(fd)
 			return false
 		}

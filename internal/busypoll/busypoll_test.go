@@ -39,9 +39,8 @@ func TestNilPoller(t *testing.T) {
 	}
 }
 
-// TestPollsWhileActive: the poller polls about once per interval while
-// Active is called, stops after the idle period, and starts again on the
-// next Active.
+// TestPollsWhileActive: the poller polls while Active is called, stops
+// after the idle period, and starts again on the next Active.
 func TestPollsWhileActive(t *testing.T) {
 	p, err := Start(50 * time.Microsecond)
 	if err != nil {
@@ -52,18 +51,12 @@ func TestPollsWhileActive(t *testing.T) {
 	if p.Polling() || p.Polls() != 0 {
 		t.Fatalf("polling before any Active: %v, %d polls", p.Polling(), p.Polls())
 	}
-	p.Active()
-	if !p.Polling() {
-		t.Fatal("not polling after Active")
-	}
-	// Keep it active for 30 ms: at 50 µs, up to 600 polls; a poller
-	// that does not re-arm itself makes one.
-	for end := time.Now().Add(30 * time.Millisecond); time.Now().Before(end); time.Sleep(200 * time.Microsecond) {
+	// Keep it active until it has polled 20 times: a poller that does
+	// not re-arm itself polls once.
+	waitFor(t, "20 polls while active", func() bool {
 		p.Active()
-	}
-	if n := p.Polls(); n < 20 {
-		t.Fatalf("%d polls in 30 ms of activity at a 50 µs interval", n)
-	}
+		return p.Polls() >= 20
+	})
 	waitFor(t, "the poller goes idle", func() bool { return !p.Polling() })
 	n := p.Polls()
 	time.Sleep(5 * time.Millisecond)
@@ -121,11 +114,13 @@ func TestDeliversNetworkEvents(t *testing.T) {
 		rtts[i] = time.Since(t0)
 	}
 	// A poller that kept the processor without returning to the network
-	// poller would leave the echoes to the runtime's 10 ms background
-	// poll.
+	// poller would leave the echoes to the runtime's background poll,
+	// at least 10 ms apart, so every round trip would take that long.
+	// (The fastest tenth, not the median, so that a loaded machine does
+	// not fail the test.)
 	slices.Sort(rtts)
-	if med := rtts[len(rtts)/2]; med > 5*time.Millisecond {
-		t.Fatalf("median echo round trip %v: the network is not polled", med)
+	if fast := rtts[len(rtts)/10]; fast > 5*time.Millisecond {
+		t.Fatalf("fastest tenth of echo round trips above %v: the network is not polled", fast)
 	}
 	if p.Polls() == start {
 		t.Fatal("the echoes did not go through the poller")

@@ -4,9 +4,9 @@
 // equivalent configs (consistent hashing over the backends), drives each
 // target with libmemcached's memcaslap (90% get / 10% set, 32-byte keys,
 // 100-byte values, concurrency 32), and prints per target the throughput,
-// p50/p99 latency, the proxy's CPU microseconds per operation (from
-// /proc/PID/task/*/schedstat), and ratios against direct memcached and
-// against twemproxy. Rounds are interleaved (A B C A B C ...) and medians of
+// p50/p99 latency, the CPU microseconds per operation of the proxy and of
+// the memcached backends together (from /proc/PID/task/*/schedstat), and
+// ratios against direct memcached and against twemproxy. Rounds are interleaved (A B C A B C ...) and medians of
 // the rounds are reported.
 //
 // Layouts, for a 2-core machine:
@@ -92,7 +92,7 @@ type result struct {
 	ops, tps       float64
 	p50, p99       float64 // microseconds
 	cpuUsPerOp     float64 // proxy CPU per op (NaN for direct)
-	proxyCPUSecond float64
+	backendUsPerOp float64 // CPU per op of all memcached backends together
 }
 
 func (c *cli) run(ctx context.Context) error {
@@ -168,15 +168,18 @@ func (c *cli) scenario(ctx context.Context, dir, cfg string, lay layout, nb int)
 		return cmd, nil
 	}
 	var backends []string
+	var backendPIDs []int
 	for i := 0; i < nb; i++ {
 		port := freePort()
 		args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-t", "1", "-m", "256", "-c", "4096"}
 		if os.Geteuid() == 0 {
 			args = append(args, "-u", "nobody")
 		}
-		if _, err := start(lay.backendCPU, nil, "memcached", args...); err != nil {
+		p, err := start(lay.backendCPU, nil, "memcached", args...)
+		if err != nil {
 			return nil, err
 		}
+		backendPIDs = append(backendPIDs, p.Process.Pid)
 		backends = append(backends, fmt.Sprintf("127.0.0.1:%d", port))
 	}
 	type target struct {
@@ -252,7 +255,7 @@ func (c *cli) scenario(ctx context.Context, dir, cfg string, lay layout, nb int)
 				return nil, ctx.Err()
 			}
 			fmt.Fprintf(os.Stderr, "%s backends=%d round %d/%d: %s ...\n", lay.name, nb, r+1, c.Rounds, t.name)
-			res, err := c.slap(ctx, cfg, lay, t.addr, t.pid)
+			res, err := c.slap(ctx, cfg, lay, t.addr, t.pid, backendPIDs)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", t.name, err)
 			}
@@ -267,15 +270,19 @@ func (c *cli) scenario(ctx context.Context, dir, cfg string, lay layout, nb int)
 	for _, t := range targets {
 		m := med[t.name]
 		row := []string{lay.name, strconv.Itoa(nb), t.name, fmt.Sprintf("%.0f", m.tps), fmt.Sprintf("%.0f", m.p50), fmt.Sprintf("%.0f", m.p99)}
-		if t.pid == 0 {
-			row = append(row, "-")
-		} else {
-			row = append(row, fmt.Sprintf("%.1f", m.cpuUsPerOp))
-		}
+		row = append(row, us(m.cpuUsPerOp), us(m.backendUsPerOp))
 		row = append(row, ratio(m.tps, med["direct"].tps), ratio(m.tps, med["twemproxy"].tps))
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// us formats a CPU time per op ("-" when not measured).
+func us(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 func ratio(a, b float64) string {
@@ -285,11 +292,15 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f", a/b)
 }
 
-// slap runs memcaslap once against addr and measures the proxy's CPU.
-func (c *cli) slap(ctx context.Context, cfg string, lay layout, addr string, pid int) (result, error) {
-	var before uint64
+// slap runs memcaslap once against addr and measures the CPU of the proxy
+// (pid; 0 for none) and of the memcached backends.
+func (c *cli) slap(ctx context.Context, cfg string, lay layout, addr string, pid int, backends []int) (result, error) {
+	var before, backendBefore uint64
 	if pid != 0 {
 		before = cpuNs(pid)
+	}
+	for _, b := range backends {
+		backendBefore += cpuNs(b)
 	}
 	args := []string{"-c", lay.loadCPU, "memcaslap", "-s", addr, "-F", cfg, "-t", fmt.Sprintf("%ds", int(c.Duration.Seconds())),
 		"-T", "1", "-c", strconv.Itoa(c.Concurrency), "-S", fmt.Sprintf("%ds", int(c.Duration.Seconds()))}
@@ -302,14 +313,16 @@ func (c *cli) slap(ctx context.Context, cfg string, lay layout, addr string, pid
 	if err != nil {
 		return result{}, err
 	}
-	if pid != 0 {
-		used := cpuNs(pid) - before
-		res.proxyCPUSecond = float64(used) / 1e9
-		if res.ops > 0 {
-			res.cpuUsPerOp = float64(used) / 1e3 / res.ops
+	res.cpuUsPerOp, res.backendUsPerOp = math.NaN(), math.NaN()
+	if res.ops > 0 {
+		if pid != 0 {
+			res.cpuUsPerOp = float64(cpuNs(pid)-before) / 1e3 / res.ops
 		}
-	} else {
-		res.cpuUsPerOp = math.NaN()
+		var backendAfter uint64
+		for _, b := range backends {
+			backendAfter += cpuNs(b)
+		}
+		res.backendUsPerOp = float64(backendAfter-backendBefore) / 1e3 / res.ops
 	}
 	return res, nil
 }
@@ -333,7 +346,8 @@ func parseSlap(out string) (result, error) {
 }
 
 // parseLog2 returns the counts of memcaslap's "Log2 Dist" after marker:
-// hist[k] counts latencies in [2^k, 2^(k+1)) microseconds.
+// hist[k] counts latencies in (2^(k-1), 2^k] microseconds (memcaslap files
+// a latency under the smallest k with 2^k >= it).
 func parseLog2(out, marker string) map[int]float64 {
 	hist := map[int]float64{}
 	i := strings.LastIndex(out, marker)
@@ -382,12 +396,13 @@ func percentile(hist map[int]float64, q float64) float64 {
 	for _, k := range keys {
 		n := hist[k]
 		if acc+n >= want && n > 0 {
+			// Interpolate within (2^(k-1), 2^k] on a log scale.
 			frac := (want - acc) / n
-			return math.Pow(2, float64(k)+frac)
+			return math.Pow(2, float64(k-1)+frac)
 		}
 		acc += n
 	}
-	return math.Pow(2, float64(keys[len(keys)-1]+1))
+	return math.Pow(2, float64(keys[len(keys)-1]))
 }
 
 func median(rs []result) result {
@@ -408,11 +423,12 @@ func median(rs []result) result {
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
 	return result{
-		ops:        pick(func(r result) float64 { return r.ops }),
-		tps:        pick(func(r result) float64 { return r.tps }),
-		p50:        pick(func(r result) float64 { return r.p50 }),
-		p99:        pick(func(r result) float64 { return r.p99 }),
-		cpuUsPerOp: pick(func(r result) float64 { return r.cpuUsPerOp }),
+		ops:            pick(func(r result) float64 { return r.ops }),
+		tps:            pick(func(r result) float64 { return r.tps }),
+		p50:            pick(func(r result) float64 { return r.p50 }),
+		p99:            pick(func(r result) float64 { return r.p99 }),
+		cpuUsPerOp:     pick(func(r result) float64 { return r.cpuUsPerOp }),
+		backendUsPerOp: pick(func(r result) float64 { return r.backendUsPerOp }),
 	}
 }
 
@@ -482,7 +498,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-var header = []string{"layout", "backends", "target", "ops/s", "p50 µs", "p99 µs", "proxy CPU µs/op", "vs direct", "vs twemproxy"}
+var header = []string{"layout", "backends", "target", "ops/s", "p50 µs", "p99 µs", "proxy CPU µs/op", "memcached CPU µs/op", "vs direct", "vs twemproxy"}
 
 func printTable(w io.Writer, rows [][]string, markdown bool) {
 	if markdown {

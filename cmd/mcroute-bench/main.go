@@ -6,8 +6,8 @@
 // 100-byte values, concurrency 32), and prints per target the throughput,
 // p50/p99 latency, the CPU microseconds per operation of the proxy and of
 // the memcached backends together (from /proc/PID/task/*/schedstat), and
-// ratios against direct memcached and against twemproxy. Rounds are interleaved (A B C A B C ...) and medians of
-// the rounds are reported.
+// ratios against direct memcached and against twemproxy. Rounds are
+// interleaved (A B C A B C ...) and medians of the rounds are reported.
 //
 // Layouts, for a 2-core machine:
 //
@@ -295,13 +295,11 @@ func ratio(a, b float64) string {
 // slap runs memcaslap once against addr and measures the CPU of the proxy
 // (pid; 0 for none) and of the memcached backends.
 func (c *cli) slap(ctx context.Context, cfg string, lay layout, addr string, pid int, backends []int) (result, error) {
-	var before, backendBefore uint64
+	var before uint64
 	if pid != 0 {
 		before = cpuNs(pid)
 	}
-	for _, b := range backends {
-		backendBefore += cpuNs(b)
-	}
+	backendBefore := cpuNsAll(backends)
 	args := []string{"-c", lay.loadCPU, "memcaslap", "-s", addr, "-F", cfg, "-t", fmt.Sprintf("%ds", int(c.Duration.Seconds())),
 		"-T", "1", "-c", strconv.Itoa(c.Concurrency), "-S", fmt.Sprintf("%ds", int(c.Duration.Seconds()))}
 	cmd := exec.CommandContext(ctx, "taskset", args...)
@@ -318,11 +316,7 @@ func (c *cli) slap(ctx context.Context, cfg string, lay layout, addr string, pid
 		if pid != 0 {
 			res.cpuUsPerOp = float64(cpuNs(pid)-before) / 1e3 / res.ops
 		}
-		var backendAfter uint64
-		for _, b := range backends {
-			backendAfter += cpuNs(b)
-		}
-		res.backendUsPerOp = float64(backendAfter-backendBefore) / 1e3 / res.ops
+		res.backendUsPerOp = float64(cpuNsAll(backends)-backendBefore) / 1e3 / res.ops
 	}
 	return res, nil
 }
@@ -449,6 +443,15 @@ func cpuNs(pid int) uint64 {
 			n, _ := strconv.ParseUint(f[0], 10, 64)
 			sum += n
 		}
+	}
+	return sum
+}
+
+// cpuNsAll is cpuNs summed over pids.
+func cpuNsAll(pids []int) uint64 {
+	var sum uint64
+	for _, pid := range pids {
+		sum += cpuNs(pid)
 	}
 	return sum
 }

@@ -130,11 +130,11 @@ func (p *Poller) run() {
 		if !p.polling.Load() {
 			// Idle (the first call, or an edge left from
 			// before the last drain): wait for Active.
-			p.ev.drainFD(fd)
+			drainFD(fd)
 			return false
 		}
 		if now.Sub(lastActive) >= p.idle {
-			p.ev.drainFD(fd)
+			drainFD(fd)
 			p.polling.Store(false)
 			// An Active between the check above and the store saw
 			// polling still true and did not signal.
@@ -149,7 +149,7 @@ func (p *Poller) run() {
 		}
 		lastPoll = now
 		p.polls.Add(1)
-		p.ev.signalFD(fd)
+		signalFD(fd)
 		return false
 	})
 	if err != nil && !errors.Is(err, os.ErrClosed) {
@@ -163,14 +163,6 @@ func (p *Poller) run() {
 type eventFD struct {
 	f   *os.File
 	raw syscall.RawConn
-	// signal bound once, so that Active's Control call allocates nothing.
-	signalFn func(fd uintptr)
-}
-
-func newEvent(f *os.File, raw syscall.RawConn) *eventFD {
-	e := &eventFD{f: f, raw: raw}
-	e.signalFn = e.signalFD
-	return e
 }
 
 func (e *eventFD) close() error { return e.f.Close() }

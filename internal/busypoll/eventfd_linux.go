@@ -18,26 +18,26 @@ func newEventFD() (*eventFD, error) {
 		f.Close()
 		return nil, err
 	}
-	return newEvent(f, raw), nil
+	return &eventFD{f: f, raw: raw}, nil
 }
 
 // signal signals the eventfd from outside its Read callback; it does
 // nothing once the eventfd is closed (Control holds the descriptor, which
 // could otherwise be reused by another file meanwhile).
 func (e *eventFD) signal() {
-	_ = e.raw.Control(e.signalFn)
+	_ = e.raw.Control(signalFD)
 }
 
 // signalFD adds one to the counter of the eventfd fd, which the poller
 // reports as a readiness edge. The write cannot block: the counter would
 // need 2^64-2 signals without a drain to fill.
-func (e *eventFD) signalFD(fd uintptr) {
+func signalFD(fd uintptr) {
 	one := uint64(1)
 	_, _, _ = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&one)), 8)
 }
 
 // drainFD resets the counter of the eventfd fd.
-func (e *eventFD) drainFD(fd uintptr) {
+func drainFD(fd uintptr) {
 	var v uint64
 	_, _, _ = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&v)), 8)
 }

@@ -28,9 +28,5 @@ func TestPollMode(t *testing.T) {
 	if p.Polls() == 0 {
 		t.Fatal("the clients' requests did not make the poller poll")
 	}
-	for end := time.Now().Add(5 * time.Second); p.Polling(); time.Sleep(time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatal("the poller still polls with no client sending")
-		}
-	}
+	waitFor(t, "the poller to stop polling with no client sending", func() bool { return !p.Polling() })
 }

@@ -25,8 +25,17 @@ type Options struct {
 	AllowImportOutside bool
 	// RoutePrefix is the default routing prefix the config will be used
 	// with (mcrouter's -R). When empty, a routes table without "/././" is
-	// only a warning.
+	// only a warning. An mcrouter JSON config sees it in the JSONM params
+	// default-route, default-region and default-cluster ("/././" when
+	// empty).
 	RoutePrefix string
+	// HostID is the JSONM param hostid of an mcrouter JSON config; it
+	// should be the host id the graph is run with. Zero means
+	// mcrouterjson.DefaultHostID().
+	HostID uint32
+	// NumProxies is the JSONM param num-proxies of an mcrouter JSON config
+	// (mcrouter's --num-proxies). Zero means 1.
+	NumProxies int
 }
 
 // Formats of the configs Load reads.
@@ -92,15 +101,10 @@ func Load(ctx context.Context, path string, opts Options) (*Result, error) {
 }
 
 func loadJSON(path string, opts Options) (*Result, error) {
-	l, err := mcrouterjson.Load(path, mcrouterjson.LoadOptions{Params: opts.Params, AllowImportOutside: opts.AllowImportOutside})
+	l, err := mcrouterjson.Load(path, mcrouterjson.LoadOptions{Params: opts.Params, AllowImportOutside: opts.AllowImportOutside,
+		RoutePrefix: opts.RoutePrefix, HostID: opts.HostID, NumProxies: opts.NumProxies})
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Config: l.Config, Diagnostics: l.Diagnostics, Sources: l.Sources, Text: l.Text, Format: FormatJSON}
-	if opts.RoutePrefix != "" && l.Expanded != nil {
-		// Decode again, knowing the routing prefix: every diagnostic
-		// of an expanded config comes from Decode.
-		res.Config, res.Diagnostics = mcrouterjson.Decode(l.Expanded, mcrouterjson.DecodeOptions{RoutePrefix: opts.RoutePrefix})
-	}
-	return res, nil
+	return &Result{Config: l.Config, Diagnostics: l.Diagnostics, Sources: l.Sources, Text: l.Text, Format: FormatJSON}, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -63,7 +64,8 @@ func (c *explainCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	res, err := compiler.Load(ctx, c.Config, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix})
+	res, err := compiler.Load(ctx, c.Config, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix,
+		HostID: cmp.Or(c.HostID, routetest.DefaultHostID)})
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ type serveCmd struct {
 	DisableAdmin   bool              `help:"Treat __mcrouter__.* keys as ordinary keys instead of admin requests."`
 	MaxConns       int               `default:"0" help:"Maximum client connections; more are refused with an error (0: no limit)."`
 	MaxOutstanding int               `default:"1024" help:"Maximum requests of one client connection routed at once."`
-	MaxValueSize   int               `default:"1048576" help:"Largest value a client may store, in bytes (memcached's -I)."`
+	MaxValueSize   int               `default:"67108864" help:"Largest item a client may store through the proxy, in bytes; it bounds the proxy's memory per request (servers enforce their own -I, and their refusal is forwarded)."`
 	ClientTimeout  time.Duration     `default:"10s" help:"Disconnect a client that does not read its replies for this long."`
 	IdleTimeout    time.Duration     `default:"0s" help:"Close client connections idle for this long (0: never)."`
 	UpstreamConns  int               `default:"1" help:"Connections per memcached server, shared by all clients."`
@@ -49,7 +49,11 @@ type serveCmd struct {
 	DisableTKO     bool              `name:"disable-tko-tracking" help:"Never mark servers down."`
 	HostID         uint32            `name:"host-id" help:"Host id for LatestRoute/HostIdRoute (default: a hash of the host name)."`
 	RoutePrefix    string            `name:"route-prefix" short:"R" default:"/././" help:"Default routing prefix (mcrouter's -R)."`
+	MissOnGet      bool              `name:"miss-on-get-errors" help:"Answer an error of get, gets, gat or gats as a miss (END), as mcrouter did by default before 2025; otherwise the error is returned (SERVER_ERROR ...), so that clients can tell a failed server from an absent key."`
+	MissOnArith    bool              `name:"miss-on-arith-errors" help:"Answer an error of incr or decr as NOT_FOUND, as mcrouter did by default before 2025; otherwise the error is returned."`
+	OldNoMissOnGet bool              `name:"disable-miss-on-get-errors" hidden:"" help:"mcrouter's flag for what is now the default; accepted and ignored."`
 	Params         map[string]string `name:"param" placeholder:"NAME=VALUE" help:"JSONM global parameter for mcrouter JSON configs (repeatable)."`
+	NumProxies     int               `name:"num-proxies" default:"1" placeholder:"N" help:"Value of the JSONM parameter %num-proxies% of mcrouter JSON configs (mcrouter's --num-proxies). mcroute itself has no proxy threads: every request runs on any core (GOMAXPROCS)."`
 	ImportOutside  bool              `name:"allow-import-outside" help:"Let an mcrouter JSON config @import files outside its own directory (refused by default)."`
 	NoReload       bool              `name:"disable-reload-configs" help:"Do not reload when the config files change (SIGHUP still reloads)."`
 	DNSServer      string            `name:"dns-server" placeholder:"ADDR" help:"DNS server (host:port) for pools with discovery and for server host names (default: the system resolver)."`
@@ -69,7 +73,8 @@ func (c *serveCmd) logger(e *env) *slog.Logger {
 }
 
 func (c *serveCmd) load(ctx context.Context) (*compiler.Result, error) {
-	return compiler.Load(ctx, c.Config, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix, AllowImportOutside: c.ImportOutside})
+	return compiler.Load(ctx, c.Config, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix, AllowImportOutside: c.ImportOutside,
+		HostID: c.HostID, NumProxies: c.NumProxies})
 }
 
 func (c *serveCmd) Run(ctx context.Context, e *env) error {
@@ -117,7 +122,8 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 			DisableTKO:       c.DisableTKO,
 			Dial:             c.dialer(),
 		},
-		Route:   route.Options{HostID: c.HostID, DefaultRoutePrefix: c.RoutePrefix},
+		Route: route.Options{HostID: c.HostID, DefaultRoutePrefix: c.RoutePrefix,
+			MissOnGetErrors: c.MissOnGet, MissOnArithErrors: c.MissOnArith},
 		Version: versionString(),
 		Logger:  log,
 		Metrics: metrics,

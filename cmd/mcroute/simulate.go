@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -185,7 +186,7 @@ func (c *simulateCmd) total() int64 {
 }
 
 func (c *simulateCmd) load(ctx context.Context, e *env, path string) (*schema.Config, error) {
-	res, err := compiler.Load(ctx, path, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix})
+	res, err := compiler.Load(ctx, path, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix, HostID: cmp.Or(c.HostID, 1)})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ type validateCmd struct {
 	Policy      string            `arg:"" type:"path" help:"A .cue file, a directory holding a CUE package, or an mcrouter JSON config."`
 	Params      map[string]string `name:"param" placeholder:"NAME=VALUE" help:"JSONM global parameter for mcrouter JSON inputs (repeatable)."`
 	RoutePrefix string            `name:"route-prefix" short:"R" default:"/././" help:"Default routing prefix the config is used with (mcrouter's -R)."`
+	NumProxies  int               `name:"num-proxies" default:"1" placeholder:"N" help:"Value of the JSONM parameter %num-proxies% (as serve's --num-proxies)."`
 	Quiet       bool              `short:"q" help:"Print nothing on success."`
 }
 
@@ -21,7 +22,7 @@ type validateCmd struct {
 // with fake destinations instead of connections: "valid" means "serve would
 // run it".
 func (c *validateCmd) Run(ctx context.Context, e *env) error {
-	res, err := compiler.Load(ctx, c.Policy, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix})
+	res, err := compiler.Load(ctx, c.Policy, compiler.Options{Params: c.Params, RoutePrefix: c.RoutePrefix, NumProxies: c.NumProxies})
 	if err != nil {
 		return err
 	}

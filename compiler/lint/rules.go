@@ -178,7 +178,8 @@ func lintRules() []Rule {
 		{ID: "ineffective-shadow", Severity: diag.Warning, Run: runIneffectiveShadow,
 			Summary: "a shadow setting selects no traffic",
 			Doc: `A shadow copies the traffic of the servers in "index_range" [start, end) whose keys fall in ` +
-				`"key_fraction_range" [lo, hi] (or the keys in "keys_to_shadow"), times "requests_fraction". Both ` +
+				`"key_fraction_range" [lo, hi] (or, with "keys_to_shadow", the traffic of those keys on every ` +
+				`server), times "requests_fraction". Both ` +
 				`ranges default to [0, 0], which select nothing, so a shadow needs both; an index range that starts ` +
 				`past the pool's last server, or a requests_fraction of 0, select nothing either. Set the ranges you ` +
 				`meant.`},

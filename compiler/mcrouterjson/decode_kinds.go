@@ -354,6 +354,16 @@ func (d *decoder) shadow(p string, e *jsonm.Value) (schema.Shadow, bool) {
 			addExtra(&s.Extra, m.Key, m.Value)
 		}
 	}
+	if len(s.KeysToShadow) > 0 {
+		// keys_to_shadow applies to every server; mcrouter refuses a
+		// shadow that also selects by index or key hash
+		// (ShadowSettings::create).
+		for _, k := range []string{"index_range", "key_fraction_range", "key_fraction_range_rv"} {
+			if v := e.Get(k); v != nil {
+				d.errorf(join(p, k), v, RuleInvalidValue, "a shadow with keys_to_shadow cannot have %s (keys_to_shadow applies to every server)", k)
+			}
+		}
+	}
 	if s.Target == nil {
 		if e.Get("target") == nil {
 			d.errorf(p, e, RuleRequiredField, "shadow entry needs a \"target\"")

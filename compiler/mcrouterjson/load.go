@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/mcroute/mcroute/compiler/jsonm"
 	"github.com/mcroute/mcroute/internal/diag"
@@ -15,13 +16,22 @@ import (
 // LoadOptions configures Load. The zero value is usable.
 type LoadOptions struct {
 	// Params are JSONM global params given as name=value (mcrouter's
-	// --config-params). They are added to the defaults mcrouter itself
-	// provides: default-route "/././", default-region ".", default-cluster
-	// ".", router-name "mcroute", num-proxies "1".
+	// --config-params). They are added to the built-in params (see
+	// GlobalParams), and replace those of the same name (which mcrouter's
+	// --config-params cannot).
 	Params map[string]string
 	// AllowImportOutside lets @import read files outside the directory of
 	// the config file (default false: refused).
 	AllowImportOutside bool
+	// RoutePrefix is the default routing prefix (mcrouter's -R), which the
+	// params default-route, default-region and default-cluster give.
+	// Empty means "/././".
+	RoutePrefix string
+	// HostID is the value of the param hostid. Zero means DefaultHostID().
+	HostID uint32
+	// NumProxies is the value of the param num-proxies (mcrouter's
+	// --num-proxies). Zero means 1.
+	NumProxies int
 }
 
 // RuleSyntax and RulePreprocess tag diagnostics from the JSONC parser and
@@ -48,15 +58,63 @@ type Loaded struct {
 	Text []byte
 }
 
-// DefaultParams returns the global params mcrouter defines for every config.
-func DefaultParams() map[string]string {
-	return map[string]string{
-		"default-route":   schema.DefaultRoutePrefix,
-		"default-region":  ".",
-		"default-cluster": ".",
-		"router-name":     "mcroute",
-		"num-proxies":     "1",
+// GlobalParams returns the built-in global params, as mcrouter defines them
+// for every config (ProxyConfigBuilder::buildGlobalParams), for a router
+// configured with opts:
+//
+//   - default-route: the default routing prefix, "/region/cluster/";
+//   - default-region and default-cluster: its two parts;
+//   - hostid: the host id, an integer;
+//   - router-name "mcroute" (mcrouter's router_name);
+//   - service-name "unknown" (mcrouter's default --service-name);
+//   - service-router-capable: the integer 0;
+//   - router-info-name "Memcache" (the carbon router mcrouter runs by
+//     default);
+//   - num-proxies: the number of proxies, an integer.
+//
+// opts.Params are not included.
+func GlobalParams(opts LoadOptions) map[string]*jsonm.Value {
+	prefix := opts.RoutePrefix
+	if prefix == "" {
+		prefix = schema.DefaultRoutePrefix
 	}
+	region, cluster := ".", "."
+	if ValidRoutingPrefix(prefix) {
+		region, cluster, _ = strings.Cut(prefix[1:len(prefix)-1], "/")
+	}
+	hostID := opts.HostID
+	if hostID == 0 {
+		hostID = DefaultHostID()
+	}
+	proxies := opts.NumProxies
+	if proxies <= 0 {
+		proxies = 1
+	}
+	str := func(s string) *jsonm.Value { return jsonm.NewString(s, jsonm.Pos{}) }
+	num := func(i int64) *jsonm.Value { return jsonm.NewInt(i, jsonm.Pos{}) }
+	return map[string]*jsonm.Value{
+		"default-route":          str(prefix),
+		"default-region":         str(region),
+		"default-cluster":        str(cluster),
+		"hostid":                 num(int64(hostID)),
+		"router-name":            str("mcroute"),
+		"service-name":           str("unknown"),
+		"service-router-capable": num(0),
+		"router-info-name":       str("Memcache"),
+		"num-proxies":            num(int64(proxies)),
+	}
+}
+
+// DefaultHostID returns the host id mcroute uses when none is configured:
+// SpookyHash32 (seed 0) of the host name, or 0 if it is unknown. It is the
+// same as runtime/route.DefaultHostID, so that %hostid% and the routes that
+// hash the host id (HostIdRoute, LatestRoute) agree.
+func DefaultHostID() uint32 {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return 0
+	}
+	return hash.Spooky32([]byte(h), 0)
 }
 
 // Load reads an mcrouter config file as mcrouter does: JSONC (comments and
@@ -82,10 +140,7 @@ func LoadBytes(path string, text []byte, opts LoadOptions) *Loaded {
 		return l
 	}
 	l.Raw = raw
-	params := map[string]*jsonm.Value{}
-	for k, v := range DefaultParams() {
-		params[k] = jsonm.NewString(v, jsonm.Pos{})
-	}
+	params := GlobalParams(opts)
 	for k, v := range opts.Params {
 		params[k] = jsonm.NewString(v, jsonm.Pos{File: "--param " + k})
 	}
@@ -107,7 +162,7 @@ func LoadBytes(path string, text []byte, opts LoadOptions) *Loaded {
 		return l
 	}
 	l.Expanded = expanded
-	cfg, ds := Decode(expanded, DecodeOptions{})
+	cfg, ds := Decode(expanded, DecodeOptions{RoutePrefix: opts.RoutePrefix})
 	l.Config = cfg
 	l.Diagnostics = append(l.Diagnostics, ds...)
 	l.Diagnostics.Sort()

@@ -60,10 +60,10 @@ func TestExplain(t *testing.T) {
 			wantReply: "found",
 		},
 		{
-			name:      "both down is a miss",
+			name:      "both down is an error, not a miss",
 			req:       Request{Op: mc.OpGet, Key: "user:42", Down: []string{s1, s2}},
 			wantDests: []string{"A[0] " + s1, "A[1] " + s2},
-			wantReply: "notfound",
+			wantReply: "connect_error",
 		},
 		{
 			name:      "set with server 1 down is stored on server 2",

@@ -1,6 +1,7 @@
 package routetest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -289,7 +290,8 @@ func (r *runner) explainer(ctx context.Context, f *File) (*explainerEntry, error
 	}
 	e := &explainerEntry{}
 	r.explainers[key] = e
-	res, err := compiler.Load(ctx, f.Config, compiler.Options{Params: f.Params, RoutePrefix: f.RoutePrefix})
+	res, err := compiler.Load(ctx, f.Config, compiler.Options{Params: f.Params, RoutePrefix: f.RoutePrefix,
+		HostID: cmp.Or(f.HostID, DefaultHostID)})
 	if err != nil {
 		var l diag.List
 		if !errors.As(err, &l) {

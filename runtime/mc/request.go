@@ -33,6 +33,11 @@ type Request struct {
 	// MetaFlags holds the meta command's flag tokens after the key (and, for
 	// ms, after the data length), space separated, as sent by the client.
 	MetaFlags []byte
+	// Failover marks the requests a FailoverRoute with failover_tag sends
+	// to its failover children (mcrouter's failover tag): a destination
+	// appends ":failover=1" to a key that has a hash stop, so that the
+	// failover copy of an item is stored apart from the original.
+	Failover bool
 }
 
 // Clone returns a deep copy of r that owns its memory.

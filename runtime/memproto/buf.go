@@ -15,6 +15,9 @@ type rbuf struct {
 	size int   // initial (and shrink-back) size
 	max  int   // the buffer never grows beyond max (if > 0)
 	err  error // sticky read error
+	// full says that the last read filled the buffer to its end: more
+	// data may be waiting to be read.
+	full bool
 }
 
 // errBufferLimit is returned by fill when a caller asks for more than max;
@@ -84,6 +87,9 @@ func (b *rbuf) fill(need int) error {
 			return b.err
 		}
 		b.w += n
+		if n > 0 {
+			b.full = b.w == len(b.buf)
+		}
 		if err == ErrWouldBlock {
 			// Not sticky: the caller waits for data and calls again.
 			if n > 0 {

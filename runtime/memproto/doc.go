@@ -30,8 +30,11 @@
 //     [ReplyReader.ReadReply]; any error it returns means the connection is
 //     out of sync and must be closed.
 //
-// The binary protocol is not supported: input starting with 0x80 is read
-// as text, as memcached -B ascii does.
+// The binary protocol, server side: [Reader.Binary] tells a binary client
+// by its first byte, [Reader.ReadBinary] reads its requests into a
+// [BinaryRequest] (memcached 1.6's length rules, values over MaxItemSize
+// skipped), and [AppendBinary] and friends write responses. Translating
+// binary requests into routable ones is the proxy's job.
 //
 // Buffer ownership: both readers own a growable buffer. Byte slices they
 // hand out (keys, values, flags) alias that buffer and are valid only until

@@ -1,5 +1,7 @@
 package memproto
 
+import "github.com/mcroute/mcroute/runtime/mc"
+
 // ProtocolError is a client input that memcached answers with an error (or
 // by closing the connection). Reader.ReadCommand returns it instead of a
 // command; the caller writes Reply (if any), in order with the replies of
@@ -14,6 +16,14 @@ type ProtocolError struct {
 	Close bool
 	// Reason describes the problem for logs; it is never sent.
 	Reason string
+	// Invalidate, when not nil, is a delete the caller should carry out
+	// after sending Reply (or nothing, for noreply): memcached deletes the
+	// stored value of a key whose set (classic set, or ms in any mode) it
+	// refuses as too large, so that no stale value survives the failed
+	// update. It is a classic delete for a classic set and an md (with
+	// the b flag if the key came base64-encoded) for an ms, and owns its
+	// key.
+	Invalidate *mc.Request
 }
 
 // Error returns a description of the problem.
@@ -124,6 +134,7 @@ var (
 		metaErrDelta:     {Reply: replyBadDeltaValue, Reason: "bad D token"},
 	}
 
+	errHTTP           = &ProtocolError{Close: true, Reason: "HTTP request line (memcached closes the connection)"}
 	errLineNoNewline  = &ProtocolError{Close: true, Reason: "more than 2048 bytes without a newline (memcached closes the connection)"}
 	errLineTooLong    = &ProtocolError{Close: true, Reason: "get line longer than MaxLineSize"}
 	errLineOverBuffer = &ProtocolError{Close: true, Reason: "command line longer than memcached's read buffer"}

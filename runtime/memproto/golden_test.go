@@ -107,6 +107,12 @@ func describeErr(err error) string {
 		if pe.Close {
 			s += " close"
 		}
+		if d := pe.Invalidate; d != nil {
+			s += fmt.Sprintf(" then delete %q", d.Key)
+			if d.Meta != 0 {
+				s += fmt.Sprintf(" (md %q)", d.MetaFlags)
+			}
+		}
 		return s
 	case err == io.EOF:
 		return "EOF"

@@ -147,6 +147,10 @@ func (r *Reader) parseMeta(line []byte, n int, cmd *Command) (int, *ProtocolErro
 		return -1, errUnknownCommand.shown
 	}
 	if len(r.toks[1]) > MaxKeyLength {
+		if letter == 's' && n > 2 {
+			// Skip the data block (see rejectBlock).
+			return -1, r.rejectBlock(r.toks[2], errMetaKeyTooLong)
+		}
 		return -1, errMetaKeyTooLong
 	}
 	start := 2
@@ -159,6 +163,9 @@ func (r *Reader) parseMeta(line []byte, n int, cmd *Command) (int, *ProtocolErro
 	if n+1 > maxMetaTokens {
 		if letter == 'g' {
 			return -1, errMgFlagsTooLong
+		}
+		if letter == 's' {
+			return -1, r.rejectBlock(r.toks[2], errFlagsTooLong)
 		}
 		return -1, errFlagsTooLong
 	}
@@ -218,7 +225,7 @@ func (r *Reader) parseMeta(line []byte, n int, cmd *Command) (int, *ProtocolErro
 			cmd.Op = mc.OpCas
 		}
 		if r.tooLarge(len(f.key), f.flags, vlen) {
-			return swallow(errMetaTooLarge)
+			return swallow(invalidate(errMetaTooLarge, 'd', f.b, f.key))
 		}
 	case 'd':
 		if f.hasError {

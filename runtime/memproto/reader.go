@@ -22,9 +22,9 @@ const (
 	// MaxKeyLength is the longest key memcached accepts.
 	MaxKeyLength = 250
 	// LineLimit is memcached's limit for a command line whose newline has
-	// not arrived yet: when more than LineLimit bytes are buffered without a
-	// newline, the connection is closed unless the line starts with "get "
-	// or "gets " after at most 100 spaces (a large multiget).
+	// not arrived yet: when more than LineLimit bytes have arrived without
+	// a newline, the connection is closed unless the line starts with
+	// "get " or "gets " after at most 100 spaces (a large multiget).
 	LineLimit = 2048
 	// MaxCommandLine is the longest command line other than a get/gets
 	// that memcached can process: its 16 KiB read buffer must hold the
@@ -47,12 +47,20 @@ var ErrWouldBlock = errors.New("memproto: read would block")
 
 // Reader reads memcached text protocol commands (classic and meta) from a
 // client connection, behaving like memcached 1.6's parser, down to the
-// error replies and which inputs close the connection. Deliberate
-// differences: get/gets lines are bounded by MaxLineSize; the meta flags E,
-// x and S of later memcached versions are accepted (and passed on to the
-// backend, which judges them); "me" is answered as a miss; and a get with a
-// key over 250 bytes does not make earlier pipelined replies vanish, as it
-// does in memcached 1.6 (conn_release_items drops the unsent ones).
+// error replies and which inputs close the connection (an HTTP request
+// line, more than 2048 bytes without a newline, a line over 16 KiB).
+// Deliberate differences: get/gets lines are bounded by MaxLineSize; the
+// meta flags E, x and S of later memcached versions are accepted (and
+// passed on to the backend, which judges them); "me" is answered as a
+// miss; a get with a key over 250 bytes, or a line that closes the
+// connection, does not make earlier pipelined replies vanish, as it does
+// in memcached 1.6 (conn_release_items drops the unsent ones); a storage
+// command whose line is rejected (a key over 250 bytes, bad flags) has its
+// data block skipped when its length is valid, where memcached reads the
+// block as the next command and puts pipelining clients out of step; and
+// a long line is judged once all that has arrived of it is read, where
+// memcached judges what one read into its 16 KiB buffer brought (and may
+// close a connection whose long line straddles two reads).
 //
 // A Reader owns a buffer of DefaultBufferSize bytes that grows to hold a
 // long multiget line (up to MaxLineSize) or a data block (up to
@@ -264,9 +272,14 @@ func (r *Reader) findLine() (int, error) {
 		r.scanned = pending
 		if pending > LineLimit {
 			if !isMultiGet(r.b.buf[r.b.r:r.b.w]) {
-				return 0, errLineNoNewline
-			}
-			if pending >= r.maxLine() {
+				// memcached judges what one read into its 16 KiB
+				// buffer brought: read on while ours came back full
+				// (the rest of the line may be waiting), as a
+				// smaller buffer needs more reads for the same bytes.
+				if !r.b.full || pending >= MaxCommandLine {
+					return 0, errLineNoNewline
+				}
+			} else if pending >= r.maxLine() {
 				return 0, errLineTooLong
 			}
 		}
@@ -332,7 +345,7 @@ func (r *Reader) parseLine(line []byte, cmd *Command) (int, *ProtocolError) {
 	if name[0] == 'm' && len(name) == 2 {
 		return r.parseMeta(line, n, cmd)
 	}
-	if name[0] == 'g' && n < 2 {
+	if (name[0] == 'g' || string(name) == "bget") && n < 2 {
 		return -1, errUnknownCommand.shown
 	}
 	switch string(name) {
@@ -391,8 +404,56 @@ func (r *Reader) parseLine(line []byte, cmd *Command) (int, *ProtocolError) {
 		cmd.Op = mc.OpShutdown
 		cmd.Args = r.args(line, n)
 		return -1, nil
+	case "slabs":
+		return -1, r.parseSlabs(n)
 	}
-	return -1, errUnknownCommand.shown
+	return -1, unknownCommand(name, r.toks[n-1])
+}
+
+// unknownCommand answers a command line the Reader does not take as
+// memcached's process_command_ascii does: "ERROR", except that a line
+// whose last token starts with "HTTP/" (an HTTP request sent to memcached)
+// closes the connection without a reply. memcached applies that rule only
+// at the end of its dispatch, so not to lines starting with a letter it
+// dispatches on first (g, s, a, c, i, d, t) nor to commands it has but the
+// Reader does not take (lru_crawler, watch, lru, extstore, refresh_certs).
+func unknownCommand(name, last []byte) *ProtocolError {
+	switch name[0] {
+	case 'g', 's', 'a', 'c', 'i', 'd', 't':
+		return errUnknownCommand.shown
+	}
+	switch string(name) {
+	case "lru_crawler", "watch", "lru", "extstore", "refresh_certs":
+		return errUnknownCommand.shown
+	}
+	if bytes.HasPrefix(last, []byte("HTTP/")) {
+		return errHTTP
+	}
+	return errUnknownCommand.shown
+}
+
+// parseSlabs checks a slabs command as memcached's process_slabs_command
+// does, so that malformed arguments get memcached's error. The proxy does
+// not pass slabs commands to servers: a well-formed one gets "ERROR", as
+// an unknown command (suppressed by noreply where memcached honours it).
+func (r *Reader) parseSlabs(n int) *ProtocolError {
+	switch {
+	case n == 4 && string(r.toks[1]) == "reassign":
+		_, ok1 := cstrtol(r.toks[2])
+		_, ok2 := cstrtol(r.toks[3])
+		if !ok1 || !ok2 {
+			return errBadFormat.shown
+		}
+	case n >= 3 && string(r.toks[1]) == "automove":
+		nr := string(r.toks[n-1]) == "noreply"
+		if string(r.toks[2]) != "ratio" {
+			if _, ok := cstrtoul(r.toks[2]); !ok {
+				return errBadFormat.get(nr)
+			}
+		}
+		return errUnknownCommand.get(nr)
+	}
+	return errUnknownCommand.shown
 }
 
 // args returns the line after the command name, trimmed of spaces.
@@ -463,18 +524,18 @@ func (r *Reader) parseStore(cmd *Command, op mc.Op, n int) (int, *ProtocolError)
 	nr := string(r.toks[n-1]) == "noreply"
 	cmd.NoReply = nr
 	if len(r.toks[1]) > MaxKeyLength {
-		return -1, errKeyTooLong.get(nr)
+		return -1, r.rejectBlock(r.toks[4], errKeyTooLong.get(nr))
 	}
 	flags, ok1 := cstrtoul(r.toks[2])
 	exp, ok2 := cstrtol(r.toks[3])
 	vlen, ok3 := cstrtol(r.toks[4])
 	if !ok1 || !ok2 || !ok3 {
-		return -1, errBadFormat.get(nr)
+		return -1, r.rejectBlock(r.toks[4], errBadFormat.get(nr))
 	}
 	if op == mc.OpCas {
 		cas, ok := cstrtoull(r.toks[5])
 		if !ok {
-			return -1, errBadFormat.get(nr)
+			return -1, r.rejectBlock(r.toks[4], errBadFormat.get(nr))
 		}
 		cmd.CAS = cas
 	}
@@ -483,12 +544,40 @@ func (r *Reader) parseStore(cmd *Command, op mc.Op, n int) (int, *ProtocolError)
 	}
 	if r.tooLarge(len(r.toks[1]), flags, vlen) {
 		r.swallow = int64(vlen) + 2
+		if op == mc.OpSet {
+			return -1, invalidate(errTooLarge.get(nr), 0, false, r.toks[1])
+		}
 		return -1, errTooLarge.get(nr)
 	}
 	cmd.Flags = flags
 	cmd.Exptime = int64(exp)
 	r.key1(cmd)
 	return int(vlen) + 2, nil
+}
+
+// rejectBlock arranges for the data block of a storage command whose line
+// is rejected to be skipped, when its length token is valid, and returns
+// perr. This is a deliberate difference from memcached, which reads that
+// block as the next command line: its reply is a second error (or, for a
+// block that happens to be a command, that command's) that puts a
+// pipelining client out of step with its replies.
+func (r *Reader) rejectBlock(length []byte, perr *ProtocolError) *ProtocolError {
+	if v, ok := cstrtol(length); ok && v >= 0 && v <= math.MaxInt32-2 {
+		r.swallow = int64(v) + 2
+	}
+	return perr
+}
+
+// invalidate returns a copy of perr asking the caller to delete key (see
+// ProtocolError.Invalidate): a classic delete when meta is 0, else an md,
+// with the b flag when b is set (key is then the decoded key).
+func invalidate(perr *ProtocolError, meta byte, b bool, key []byte) *ProtocolError {
+	e := *perr
+	e.Invalidate = &mc.Request{Op: mc.OpDelete, Key: bytes.Clone(key), Meta: meta}
+	if b {
+		e.Invalidate.MetaFlags = []byte("b")
+	}
+	return &e
 }
 
 // parseDelete follows memcached's process_delete_command.

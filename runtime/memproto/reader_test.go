@@ -59,9 +59,9 @@ func TestReaderLimits(t *testing.T) {
 		r.MaxLineSize = 2000
 	})
 	want := "set key=\"k\" value=\"" + strings.Repeat("x", 40) + "\"\n" +
-		"reply \"SERVER_ERROR object too large for cache\"\n" +
-		"reply \"SERVER_ERROR object too large for cache\"\n" +
-		"reply \"SERVER_ERROR object too large for cache\"\n" +
+		"reply \"SERVER_ERROR object too large for cache\" then delete \"k\"\n" +
+		"reply \"SERVER_ERROR object too large for cache\" then delete \"k\"\n" +
+		"reply \"SERVER_ERROR object too large for cache\" then delete \"kk\" (md \"\")\n" +
 		"get key=\"k\" key=\"k\" key=\"k\" key=\"k\" ...(600 keys)\n" +
 		"reply \"\" close\n"
 	if d := cmp.Diff(want, got); d != "" {
@@ -238,6 +238,33 @@ func TestBase64(t *testing.T) {
 		dec, ok := b64decode(nil, enc)
 		if (s != "" && !ok) || string(dec) != s {
 			t.Errorf("round trip %q: %q %q %v", s, enc, dec, ok)
+		}
+	}
+}
+
+// TestReaderLongLineSmallBuffer: memcached judges a line by what one read
+// into its 16 KiB buffer brought. A Reader with a small buffer (a proxy's
+// client connection) reads on while its reads come back full, so that a
+// 10 KB line sent at once is answered as memcached answers it, and a line
+// without a newline is still cut off.
+func TestReaderLongLineSmallBuffer(t *testing.T) {
+	key := strings.Repeat("a", 10000)
+	cases := []struct{ in, want string }{
+		{"set " + key + " 0 0 5\r\nhello\r\nmn\r\n",
+			"reply \"CLIENT_ERROR bad command line format\"\nmn:noop\nEOF\n"},
+		{"get " + key + "\r\nmn\r\n",
+			"reply \"CLIENT_ERROR bad command line format\"\nmn:noop\nEOF\n"},
+		{strings.Repeat("x", 10000) + "\r\nmn\r\n",
+			"reply \"ERROR\"\nmn:noop\nEOF\n"},
+		// All that arrived, and no newline: closed at once.
+		{strings.Repeat("x", 3000), "reply \"\" close\n"},
+		// More than memcached's buffer holds, and no newline.
+		{strings.Repeat("x", 20000) + "\r\n", "reply \"\" close\n"},
+	}
+	for _, tc := range cases {
+		got := describeAll(NewReaderSize(strings.NewReader(tc.in), 2048))
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("%.40q (-want +got):\n%s", tc.in, d)
 		}
 	}
 }

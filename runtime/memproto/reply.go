@@ -32,7 +32,8 @@ import (
 //
 // Errors: results of the client-error class (mc.ResClientError and the
 // mc.ResBad* results) give "CLIENT_ERROR <text>", with rep.Message or a
-// default text; mc.ResBadCommand without a message gives "ERROR" (what a
+// default text (none for mc.ResClientError, which gives a bare
+// "CLIENT_ERROR"); mc.ResBadCommand without a message gives "ERROR" (what a
 // backend's ERROR reply is read as); other errors give "SERVER_ERROR
 // <text>" with rep.Message or rep.Result.ErrorText().
 func AppendReply(dst []byte, req *mc.Request, rep *mc.Reply) []byte {
@@ -149,12 +150,16 @@ func IsClientError(res mc.Result) bool {
 // mc.ResBadCommand without a message, "CLIENT_ERROR <text>" for the
 // client-error class, "SERVER_ERROR <text>" otherwise. The text is
 // rep.Message, or a default for the result; control characters in it are
-// replaced by spaces so that the reply stays one line.
+// replaced by spaces so that the reply stays one line. mc.ResClientError
+// without a message gives a bare "CLIENT_ERROR", as mcrouter writes it
+// and as a backend's bare CLIENT_ERROR line is read.
 func AppendError(dst []byte, rep *mc.Reply) []byte {
 	res, msg := rep.Result, rep.Message
 	switch {
 	case res == mc.ResBadCommand && msg == "":
 		return append(dst, "ERROR\r\n"...)
+	case res == mc.ResClientError && msg == "":
+		return append(dst, "CLIENT_ERROR\r\n"...)
 	case IsClientError(res):
 		if msg == "" {
 			msg = strings.ReplaceAll(res.String(), "_", " ")

@@ -1,6 +1,7 @@
 package memproto
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mcroute/mcroute/runtime/mc"
@@ -28,6 +29,9 @@ func TestAppendReply(t *testing.T) {
 		{"get error message", get, mc.Reply{Result: mc.ResRemoteError, Message: "out of memory\r\nx"}, "SERVER_ERROR out of memory  x\r\n"},
 		{"busy", get, mc.Reply{Result: mc.ResBusy}, "SERVER_ERROR 307 busy\r\n"},
 		{"client error", get, mc.Reply{Result: mc.ResClientError, Message: "bad data chunk"}, "CLIENT_ERROR bad data chunk\r\n"},
+		{"client error bare", get, mc.Reply{Result: mc.ResClientError}, "CLIENT_ERROR\r\n"},
+		{"incr client error", mc.Request{Op: mc.OpIncr}, mc.Reply{Result: mc.ResClientError, Message: "cannot increment or decrement non-numeric value"},
+			"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"},
 		{"bad key", get, mc.Reply{Result: mc.ResBadKey}, "CLIENT_ERROR bad key\r\n"},
 		{"ERROR", get, mc.Reply{Result: mc.ResBadCommand}, "ERROR\r\n"},
 		{"stored", mc.Request{Op: mc.OpSet}, mc.Reply{Result: mc.ResStored}, "STORED\r\n"},
@@ -100,5 +104,35 @@ func TestAppendHelpers(t *testing.T) {
 	}
 	if got := (&ProtocolError{}).AppendTo(nil); len(got) != 0 {
 		t.Errorf("empty AppendTo = %q", got)
+	}
+}
+
+// TestRelayErrorLine checks that a backend's error line, read by the
+// ReplyReader and written by AppendReply, reaches the client unchanged.
+func TestRelayErrorLine(t *testing.T) {
+	tests := []struct {
+		op   mc.Op
+		line string
+	}{
+		{mc.OpIncr, "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"},
+		{mc.OpDecr, "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"},
+		{mc.OpIncr, "CLIENT_ERROR invalid numeric delta argument\r\n"},
+		{mc.OpGet, "CLIENT_ERROR\r\n"},
+		{mc.OpTouch, "CLIENT_ERROR\r\n"},
+		{mc.OpGet, "CLIENT_ERROR bad command line format\r\n"},
+		{mc.OpGet, "SERVER_ERROR out of memory\r\n"},
+		{mc.OpGets, "SERVER_ERROR 307 busy\r\n"},
+		{mc.OpDelete, "SERVER_ERROR 302 try again\r\n"},
+		{mc.OpGet, "ERROR\r\n"},
+	}
+	for _, tc := range tests {
+		var rep mc.Reply
+		if err := NewReplyReader(strings.NewReader(tc.line)).ReadReply(tc.op, 0, &rep); err != nil {
+			t.Errorf("%s %q: ReadReply: %v", tc.op, tc.line, err)
+			continue
+		}
+		if got := string(AppendReply(nil, &mc.Request{Op: tc.op, Key: []byte("k")}, &rep)); got != tc.line {
+			t.Errorf("%s: relayed %q as %q", tc.op, tc.line, got)
+		}
 	}
 }

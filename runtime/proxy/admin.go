@@ -130,6 +130,8 @@ func (s *Server) optionsText(name string) string {
 		"probe_timeout_max":           strconv.FormatInt(orDur(s.opts.Upstream.ProbeMax, upstream.DefaultProbeMax).Milliseconds(), 10),
 		"disable_tko_tracking":        strconv.FormatBool(s.opts.Upstream.DisableTKO),
 		"max_value_size":              strconv.Itoa(s.maxValueSize()),
+		"miss_on_get_errors":          strconv.FormatBool(s.opts.Route.MissOnGetErrors),
+		"miss_on_arith_errors":        strconv.FormatBool(s.opts.Route.MissOnArithErrors),
 	}
 	if name != "" {
 		if v, ok := opts[name]; ok {

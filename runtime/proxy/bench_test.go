@@ -101,7 +101,7 @@ func BenchmarkProxySetReplicated(b *testing.B) {
 }
 
 // TestProxyPathAllocatesNothing keeps the benchmarks' allocs/op at zero: a
-// get hit and a replicated set through the whole proxy, with real
+// get hit and a replicated set through the whole proxy (text and binary), with real
 // memcached behind it, allocate nothing per request once connections are
 // up (background work, amortised over the requests, rounds to zero).
 func TestProxyPathAllocatesNothing(t *testing.T) {
@@ -118,6 +118,8 @@ func TestProxyPathAllocatesNothing(t *testing.T) {
 		{"get hit", BenchmarkProxyGetHit},
 		{"get hit replicated", BenchmarkProxyGetHitReplicated},
 		{"set replicated", BenchmarkProxySetReplicated},
+		{"binary get hit", BenchmarkProxyBinaryGetHit},
+		{"binary set", BenchmarkProxyBinarySet},
 	}
 	for _, c := range cases {
 		r := testing.Benchmark(c.run)

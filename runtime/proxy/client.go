@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -49,12 +48,26 @@ type client struct {
 	// blocked says that step stopped for want of data.
 	blocked bool
 
+	// proto is the connection's protocol, decided by its first byte.
+	proto protocol
+	// bin is the binary protocol state (proto == protoBinary).
+	bin binState
+
 	// src is what the command reader reads: the socket without blocking
 	// inside rawLoop's RawConn callback (src.FD >= 0 there), else the
 	// net.Conn. raw is the socket while rawLoop runs.
 	raw syscall.RawConn
 	src *sockio.Source
 }
+
+// protocol is what a client connection speaks.
+type protocol uint8
+
+const (
+	protoUnknown protocol = iota // no byte read yet
+	protoText                    // text: classic and meta commands
+	protoBinary                  // the binary protocol
+)
 
 // slot is the request and reply of one key of a multi-key get.
 type slot struct {
@@ -150,25 +163,22 @@ func (c *client) step() (done bool) {
 	if idle := c.s.opts.IdleTimeout; idle > 0 && c.r.Buffered() == 0 {
 		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
 	}
-	err := c.r.ReadCommand(&c.cmd)
+	var err error
+	switch c.proto {
+	case protoText:
+		err = c.textCommand()
+	case protoBinary:
+		err = c.binaryCommand()
+	default:
+		err = c.detect()
+	}
 	if err != nil {
 		if err == memproto.ErrWouldBlock {
 			c.blocked = true
 			return !c.flush()
 		}
-		var pe *memproto.ProtocolError
-		if !errors.As(err, &pe) {
-			// EOF, reset, idle timeout or drain: nothing more to do.
-			c.flush()
-			return true
-		}
-		c.s.stats.protocolErrors.Add(1)
-		c.out = pe.AppendTo(c.out)
-		if pe.Close {
-			c.flush()
-			return true
-		}
-	} else if !c.exec() {
+		// EOF, reset, idle timeout, drain, quit or a protocol error
+		// that ends the connection: nothing more to do.
 		c.flush()
 		return true
 	}
@@ -182,6 +192,50 @@ func (c *client) step() (done bool) {
 		}
 	}
 	return false
+}
+
+// detect decides the connection's protocol from its first byte, as
+// memcached does: binary when it is the binary request magic, else text.
+func (c *client) detect() error {
+	bin, err := c.r.Binary()
+	if err != nil {
+		return err
+	}
+	if bin {
+		c.proto = protoBinary
+		c.s.stats.binaryConns.Add(1)
+	} else {
+		c.proto = protoText
+	}
+	return nil
+}
+
+// textCommand reads and answers one text protocol command.
+func (c *client) textCommand() error {
+	err := c.r.ReadCommand(&c.cmd)
+	if err != nil {
+		// A type assertion, not errors.As: this runs after every
+		// request (ErrWouldBlock), and must not allocate.
+		pe, ok := err.(*memproto.ProtocolError)
+		if !ok {
+			return err
+		}
+		c.s.stats.protocolErrors.Add(1)
+		c.out = pe.AppendTo(c.out)
+		if pe.Close {
+			return errClose
+		}
+		if pe.Invalidate != nil {
+			// A set refused as too large: delete the key's old
+			// value, as memcached does.
+			c.route(pe.Invalidate, &c.rep)
+		}
+		return nil
+	}
+	if !c.exec() {
+		return errClose
+	}
+	return nil
 }
 
 // throttle waits while the server holds more unwritten reply bytes than
@@ -249,9 +303,7 @@ func (c *client) exec() bool {
 	case mc.OpQuit:
 		return false
 	case mc.OpVersion:
-		c.out = append(c.out, "VERSION "...)
-		c.out = append(c.out, c.s.version()...)
-		c.out = append(c.out, "\r\n"...)
+		c.out = append(c.out, "VERSION "+MemcachedVersion+"\r\n"...)
 	case mc.OpVerbosity:
 		if !cmd.NoReply {
 			c.out = append(c.out, "OK\r\n"...)
@@ -301,20 +353,10 @@ func (c *client) retrieve() {
 		c.slots = append(c.slots[:cap(c.slots)], make([]slot, n-cap(c.slots))...)
 	}
 	slots := c.slots[:n]
-	limit := c.s.maxOutstanding()
-	for start := 0; start < n; start += limit {
-		end := min(start+limit, n)
-		for i := start + 1; i < end; i++ {
-			sl := &slots[i]
-			cmd.Request(i, &sl.req)
-			c.wg.Add(1)
-			go c.routeSlot(sl)
-		}
-		sl := &slots[start]
-		cmd.Request(start, &sl.req)
-		c.route(&sl.req, &sl.rep)
-		c.wg.Wait()
+	for i := range slots {
+		cmd.Request(i, &slots[i].req)
 	}
+	c.routeSlots(slots)
 	var firstErr *mc.Reply
 	for i := range slots {
 		sl := &slots[i]
@@ -333,6 +375,21 @@ func (c *client) retrieve() {
 	}
 	for i := range slots {
 		slots[i].req = mc.Request{}
+	}
+}
+
+// routeSlots routes the requests of slots concurrently, at most
+// maxOutstanding at a time, and returns when every reply is in.
+func (c *client) routeSlots(slots []slot) {
+	limit := c.s.maxOutstanding()
+	for start := 0; start < len(slots); start += limit {
+		end := min(start+limit, len(slots))
+		for i := start + 1; i < end; i++ {
+			c.wg.Add(1)
+			go c.routeSlot(&slots[i])
+		}
+		c.route(&slots[start].req, &slots[start].rep)
+		c.wg.Wait()
 	}
 }
 

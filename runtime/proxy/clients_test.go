@@ -89,7 +89,7 @@ for _ in range(200):
 else:
     raise AssertionError("pykey still readable after delete")
 v = c.version()
-assert b"mcroute" in v, v
+assert v == b"1.6.18", v
 print("ok")
 `
 	out, err := exec.Command(py, "-c", script, host, port, m0.Addr, m1.Addr).CombinedOutput()
@@ -103,6 +103,26 @@ print("ok")
 			b, ok2 := m.Get("b")
 			return ok1 && ok2 && a == "1" && b == "2"
 		})
+	}
+}
+
+// TestMemcstat runs libmemcached's memcstat, which asks every server for
+// its version before reading its stats: the version reply must parse as
+// major.minor.micro.
+func TestMemcstat(t *testing.T) {
+	bin, err := exec.LookPath("memcstat")
+	if err != nil {
+		t.Skip("memcstat is not installed (apt-get install libmemcached-tools)")
+	}
+	m := memcachedtest.Start(t)
+	_, addr := startProxy(t, withServers(`{"pools":{"A":{"servers":["$0"]}},"route":"PoolRoute|A"}`, m), proxy.Options{})
+	out, err := exec.Command(bin, "--servers="+addr).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "pid: ") {
+		t.Errorf("memcstat: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "--servers="+addr, "--server-version").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != addr+" "+proxy.MemcachedVersion {
+		t.Errorf("memcstat --server-version: %v\n%s", err, out)
 	}
 }
 
@@ -140,6 +160,13 @@ $r = $m->getMulti(["x", "y", "nothere"]);
 if ($r !== ["x" => "1", "y" => "2"]) { fwrite(STDERR, "getMulti: " . var_export($r, true) . "\n"); exit(1); }
 if ($m->increment("nothere") !== false) { fwrite(STDERR, "incr\n"); exit(1); }
 if (!$m->delete("phpkey")) { fwrite(STDERR, "delete: " . $m->getResultMessage() . "\n"); exit(1); }
+// libmemcached parses the version reply as major.minor.micro numbers.
+$v = $m->getVersion();
+if ($v === false || array_values($v) !== ["1.6.18"]) { fwrite(STDERR, "getVersion: " . var_export($v, true) . " " . $m->getResultMessage() . "\n"); exit(1); }
+$s = $m->getStats();
+if ($s === false || count($s) !== 1 || !isset(array_values($s)[0]["pid"])) { fwrite(STDERR, "getStats: " . var_export($s, true) . " " . $m->getResultMessage() . "\n"); exit(1); }
+$s = $m->getStats("slabs");
+if ($s === false || !isset(array_values($s)[0]["active_slabs"])) { fwrite(STDERR, "getStats(slabs): " . var_export($s, true) . " " . $m->getResultMessage() . "\n"); exit(1); }
 echo "ok";
 `
 	cmd := exec.Command(php, "-r", script, sock)

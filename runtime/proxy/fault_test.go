@@ -18,9 +18,10 @@ import (
 )
 
 // TestFaultsUnderLoad kills one replica and freezes the other (SIGSTOP)
-// while clients read and write through the replicated config: no get
-// fails, no write fails, every request is answered once and in order, the
-// frozen server is marked TKO and comes back after SIGCONT.
+// while clients read and write through the replicated config: gets and
+// writes fail only when both replicas fail them (rarely, on a starved
+// machine), every request is answered once and in order, the frozen server
+// is marked TKO and comes back after SIGCONT.
 func TestFaultsUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault injection under load")
@@ -65,8 +66,12 @@ func TestFaultsUnderLoad(t *testing.T) {
 	} else if f > 0 {
 		t.Logf("%d sets failed in a fault window (tolerated up to 1 in 5,000 requests)", f)
 	}
-	if c.FailedGets != 0 {
-		t.Errorf("%d gets failed", c.FailedGets)
+	// A get fails (SERVER_ERROR, no longer hidden as a miss) only if both
+	// replicas fail it, as rarely as a set.
+	if f, sent := c.FailedGets, c.Sent; f*5000 > sent {
+		t.Errorf("%d of %d requests were failed gets; MissFailoverRoute must answer from the live replica", f, sent)
+	} else if f > 0 {
+		t.Logf("%d gets failed in a fault window (tolerated up to 1 in 5,000 requests)", f)
 	}
 }
 
@@ -95,8 +100,8 @@ func TestAllBackendsDown(t *testing.T) {
 			t.Fatalf("set %d with every server down: %q", i, l)
 		}
 		c.send(fmt.Sprintf("get k%d\r\n", i))
-		// mcrouter turns get errors into misses.
-		if l := c.line(); l != "END" {
+		// As in today's mcrouter, get errors are returned, not misses.
+		if l := c.line(); !strings.HasPrefix(l, "SERVER_ERROR") {
 			t.Fatalf("get %d with every server down: %q", i, l)
 		}
 	}
@@ -202,8 +207,10 @@ func TestHostileInput(t *testing.T) {
 		{"long key", "get " + strings.Repeat("k", 300) + "\r\n", "CLIENT_ERROR bad command line format"},
 		{"negative length", "set k 0 0 -1\r\n", "CLIENT_ERROR bad command line format"},
 		{"too large", "set k 0 0 2000000\r\n" + strings.Repeat("x", 2000000) + "\r\n", "SERVER_ERROR object too large for cache"},
-		{"no CR", "version\n", "VERSION devel mcroute"},
-		{"binary garbage", "\x80\x01\x02\x03\r\n", "ERROR"},
+		{"no CR", "version\n", "VERSION " + proxy.MemcachedVersion},
+		// A first byte of 0x80 would make it a binary connection (see
+		// testdata/binary/errors.txtar for bad binary input).
+		{"binary garbage", "\x01\x80\x02\x03\r\n", "ERROR"},
 		{"unknown", "frobnicate a b c\r\n", "ERROR"},
 		{"bad incr", "incr k abc\r\n", "CLIENT_ERROR invalid numeric delta argument"},
 	}
@@ -213,7 +220,7 @@ func TestHostileInput(t *testing.T) {
 		eq(t, tc.name, c.line(), tc.want)
 		// The connection survives these.
 		c.send("version\r\n")
-		eq(t, tc.name+" then version", c.line(), "VERSION devel mcroute")
+		eq(t, tc.name+" then version", c.line(), "VERSION "+proxy.MemcachedVersion)
 	}
 	// A length beyond memcached's limit closes the connection without a
 	// word, as memcached does.
@@ -233,7 +240,7 @@ func TestHostileInput(t *testing.T) {
 	}
 	d := dial(t, "tcp", addr)
 	d.send("version\r\n")
-	eq(t, "proxy still up", d.line(), "VERSION devel mcroute")
+	eq(t, "proxy still up", d.line(), "VERSION "+proxy.MemcachedVersion)
 }
 
 // TestMemoryBudget: with a small global budget for unwritten replies, a

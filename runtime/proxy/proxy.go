@@ -31,9 +31,15 @@ import (
 
 // Defaults of Options.
 const (
-	// DefaultMaxValueSize is the largest value a client may store: 1 MiB,
-	// memcached's default item size.
-	DefaultMaxValueSize = 1 << 20
+	// DefaultMaxValueSize is the largest item a client may store through
+	// the proxy: 64 MiB. It only bounds the memory one request takes in
+	// the proxy, which holds a value whole before forwarding it; the item
+	// size limit itself is the servers' (memcached's -I, 1 MiB by default,
+	// up to 1 GiB), and their refusal, "SERVER_ERROR object too large for
+	// cache", is forwarded. 64 MiB is also the largest value the proxy
+	// reads back from a server (memproto.DefaultMaxReplyValueSize), so a
+	// value it lets through can be read again.
+	DefaultMaxValueSize = 64 << 20
 	// DefaultSocketMode is the permission of unix sockets.
 	DefaultSocketMode os.FileMode = 0o660
 	// DefaultClientTimeout bounds how long a reply may take to write to a
@@ -50,8 +56,11 @@ const (
 
 // Options configures a Server. Zero values take the defaults.
 type Options struct {
-	// MaxValueSize is the largest value accepted from clients; 0 means
-	// DefaultMaxValueSize.
+	// MaxValueSize is the largest item accepted from clients, counted as
+	// memcached counts it against -I (see memproto.Reader.MaxItemSize); 0
+	// means DefaultMaxValueSize. A larger one is answered "SERVER_ERROR
+	// object too large for cache" by the proxy, and a set's key is then
+	// deleted, as memcached does.
 	MaxValueSize int
 	// SocketMode is the permission of unix socket listeners; 0 means
 	// DefaultSocketMode (0660).
@@ -466,6 +475,9 @@ type proxyStats struct {
 	throttled      atomic.Uint64
 	protocolErrors atomic.Uint64
 	durationNs     atomic.Uint64
+	// binaryConns counts the client connections that spoke the binary
+	// protocol.
+	binaryConns atomic.Uint64
 }
 
 const (
@@ -485,6 +497,10 @@ func (st *proxyStats) count(op mc.Op, res mc.Result, took time.Duration) {
 	}
 	st.durationNs.Add(uint64(took))
 }
+
+// BinaryConns returns how many client connections have spoken the binary
+// protocol since the server started.
+func (s *Server) BinaryConns() uint64 { return s.stats.binaryConns.Load() }
 
 // NumConns returns the number of open client connections.
 func (s *Server) NumConns() int64 { return s.numConns.Load() }

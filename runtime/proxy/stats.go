@@ -1,11 +1,13 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mcroute/mcroute/runtime/mc"
@@ -13,11 +15,20 @@ import (
 	"github.com/mcroute/mcroute/runtime/upstream"
 )
 
-// appendStats answers "stats [group]" with the stats an mcrouter user looks
-// at. Groups: none (basic), "all"/"detailed" (basic plus per-operation and
-// per-result counts), "servers" (one line per destination),
-// "suspect_servers" (TKO destinations); others are refused as mcrouter
-// does.
+// MemcachedVersion is what the proxy answers to "version": the memcached
+// release whose text protocol it speaks (runtime/memproto follows memcached
+// 1.6.18 and is tested against it). Clients parse this reply as a
+// memcached version (libmemcached, and so php-memcached and memcstat, read
+// major.minor.micro numbers and fail on anything else), so mcroute's own
+// version is in the stats ("version") and __mcrouter__.version instead.
+const MemcachedVersion = "1.6.18"
+
+// appendStats answers "stats [group]". The proxy's own groups are those an
+// mcrouter user looks at: none (basic), "all"/"detailed" (basic plus
+// per-operation and per-result counts), "servers" (one line per
+// destination), "suspect_servers" (TKO destinations). memcached's groups,
+// which describe a server, go to the servers (see appendServerGroup); any
+// other group is answered "ERROR", as memcached answers it.
 func (s *Server) appendStats(dst []byte, group string) []byte {
 	switch strings.TrimSpace(group) {
 	case "":
@@ -30,9 +41,86 @@ func (s *Server) appendStats(dst []byte, group string) []byte {
 	case "suspect_servers":
 		dst = s.appendServerStats(dst, true)
 	default:
-		return append(dst, "CLIENT_ERROR bad stats command\r\n"...)
+		return s.appendServerGroup(dst, strings.Fields(group))
 	}
 	return memproto.AppendEnd(dst)
+}
+
+// appendServerGroup answers one of memcached's own stats groups: settings,
+// slabs, items, sizes, conns, extstore, cachedump, detail and reset. They
+// describe one server, so a proxy can answer them only when its config
+// has one server (the sidecar case): then the command goes to that server,
+// on a connection of its own, and its reply is relayed as it is. With
+// several servers, the commands that change a setting (stats reset, stats
+// detail on|off) go to every server and are answered RESET or OK when all
+// of them did so (else with the first other reply), and the others get an
+// empty group, "END", as memcached answers a group with nothing in it, so
+// that clients reading up to END are not left waiting. A server that
+// cannot be reached is reported as "SERVER_ERROR <reason>".
+func (s *Server) appendServerGroup(dst []byte, args []string) []byte {
+	switch args[0] {
+	case "detail":
+		if len(args) < 2 || (args[1] != "on" && args[1] != "off" && args[1] != "dump") {
+			return append(dst, "CLIENT_ERROR usage: stats detail on|off|dump\r\n"...)
+		}
+	case "settings", "slabs", "items", "sizes", "conns", "extstore", "cachedump", "reset":
+	default:
+		return append(dst, "ERROR\r\n"...)
+	}
+	dests := s.servers()
+	if len(dests) == 0 {
+		return append(dst, "SERVER_ERROR no config loaded\r\n"...)
+	}
+	line := "stats " + strings.Join(args, " ")
+	want := ""
+	switch {
+	case args[0] == "reset":
+		want = "RESET\r\n"
+	case args[0] == "detail" && args[1] != "dump":
+		want = "OK\r\n"
+	case len(dests) > 1:
+		return memproto.AppendEnd(dst)
+	}
+	replies := make([][]byte, len(dests))
+	var wg sync.WaitGroup
+	for i, d := range dests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := d.Command(context.Background(), line)
+			if err != nil {
+				rep = []byte("SERVER_ERROR " + strings.ReplaceAll(err.Error(), "\r\n", " ") + "\r\n")
+			}
+			replies[i] = rep
+		}()
+	}
+	wg.Wait()
+	for _, rep := range replies {
+		if string(rep) != want {
+			return append(dst, rep...)
+		}
+	}
+	return append(dst, want...)
+}
+
+// servers returns the destinations of the current config, one per server
+// address (a server listed with two timeouts is one server).
+func (s *Server) servers() []*upstream.Dest {
+	gen := s.acquire()
+	if gen == nil {
+		return nil
+	}
+	defer s.releaseGen(gen)
+	seen := map[[2]string]bool{}
+	var out []*upstream.Dest
+	for _, d := range gen.dests {
+		k := d.Key()
+		if !seen[[2]string{k.Network, k.Addr}] {
+			seen[[2]string{k.Network, k.Addr}] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func u(v uint64) string { return strconv.FormatUint(v, 10) }

@@ -780,7 +780,8 @@ func (b *builder) rateLimit(pos schema.Pos, target, fallback node, r *schema.Rat
 
 // shadowSpec is a parsed shadow with the index range it applies to.
 type shadowSpec struct {
-	from, to int // [from, to)
+	from, to int  // [from, to)
+	all      bool // keys_to_shadow: every index, whatever the range
 	sh       *shadow
 }
 
@@ -833,7 +834,9 @@ func (b *builder) shadows(pos schema.Pos, ss []schema.Shadow, policy string) []s
 				x.keys[string(routingKey([]byte(k)))] = struct{}{}
 			}
 		}
-		out = append(out, shadowSpec{from: a, to: z, sh: x})
+		// mcrouter wraps every child with a shadow that has keys, as
+		// keys_to_shadow cannot be combined with index_range.
+		out = append(out, shadowSpec{from: a, to: z, all: x.keys != nil, sh: x})
 	}
 	return out
 }
@@ -844,7 +847,7 @@ func wrapShadows(s *shared, children []node, specs []shadowSpec) []node {
 	for i, c := range children {
 		var shs []*shadow
 		for _, sp := range specs {
-			if sp.from <= i && i < sp.to {
+			if sp.all || sp.from <= i && i < sp.to {
 				shs = append(shs, sp.sh)
 			}
 		}
@@ -910,9 +913,7 @@ func (b *builder) failover(r schema.Route, label string, children []node, o sche
 		}
 		f.limiter = newTokenBucket(rate, burst, -1e6)
 	}
-	if o.FailoverTag {
-		b.warnf(pos, RuleIgnored, "%s: failover_tag is not implemented and is ignored", label)
-	}
+	f.tag = o.FailoverTag
 	if o.EnableLeasePairing {
 		b.warnf(pos, RuleIgnored, "%s: enable_lease_pairing is not implemented and is ignored", label)
 	}

@@ -24,8 +24,11 @@
 //     worse).
 //   - FailoverRoute with failover_errors per class, failover_limit, and the
 //     in-order, DeterministicOrderPolicy, LeastFailuresPolicy and
-//     RendezvousPolicy (approximated) orders; tko replies and exclude_errors
-//     do not count as tries. MissFailoverRoute, FailoverWithExptimeRoute,
+//     RendezvousPolicy (approximated) orders; tko and hard-TKO replies
+//     (connect_error, connect_timeout, shutdown) spend neither a
+//     failover_limit token nor a try, nor do exclude_errors count as tries;
+//     failover_tag appends ":failover=1" to the keys of failover requests
+//     that have a hash stop. MissFailoverRoute, FailoverWithExptimeRoute,
 //     SaltedFailoverRoute and LatestRoute build on it.
 //   - RandomRoute, HostIdRoute, OperationSelectorRoute (PrefixPolicyRoute),
 //     RoutingGroupRoute, PrefixSelectorRoute (top level only), WarmUpRoute,
@@ -64,7 +67,7 @@
 //     spooled to disk.
 //   - Lease tokens are not modelled: WarmUpRoute fills a lease-get miss with
 //     add (mcrouter: lease-set with the cold lease token); FailoverRoute's
-//     enable_lease_pairing and failover_tag are ignored (with a warning);
+//     enable_lease_pairing is ignored (with a warning);
 //     MigrateRoute's lease invalidation carries the token in Request.CAS.
 //   - Failure domains (enable_failure_domains), max_outstanding,
 //     slow_warmup, additional_fanout, metaget exptimes and thread-local

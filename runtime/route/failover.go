@@ -39,6 +39,7 @@ type failoverRoute struct {
 	errs    [3]*resultSet
 	limiter *tokenBucket // failover_limit; time is the request count
 	total   atomic.Int64
+	tag     bool // failover_tag: failover requests carry mc.Request.Failover
 
 	policy        policyKind
 	end           int // positions tried at most (including the normal route)
@@ -91,7 +92,7 @@ func (f *failoverRoute) process(op mc.Op, res mc.Result, tries *int) bool {
 	if !f.shouldFailover(op, res) {
 		return true
 	}
-	if !res.IsTkoLike() { // tko did no work: not a try
+	if !tkoOrHardTko(res) { // no work was done: neither a token nor a try
 		if f.limiter != nil && !f.limiter.consume(float64(f.total.Load())) {
 			f.s.stats.failoverRateLimited.Add(1)
 			return true
@@ -99,6 +100,19 @@ func (f *failoverRoute) process(op mc.Op, res mc.Result, tries *int) bool {
 		if f.exclude == nil || !f.exclude.has(res) {
 			*tries++
 		}
+	}
+	return false
+}
+
+// tkoOrHardTko is mcrouter's isTkoOrHardTkoResult: tko (the destination was
+// not tried) or a hard TKO error (connect_error, connect_timeout, shutdown:
+// the server could not take the request). FailoverRoute counts neither
+// against failover_limit nor as a try of its failover policy, so failover is
+// not throttled while servers die.
+func tkoOrHardTko(res mc.Result) bool {
+	switch res {
+	case mc.ResTko, mc.ResConnectError, mc.ResConnectTimeout, mc.ResShutdown:
+		return true
 	}
 	return false
 }
@@ -141,6 +155,12 @@ func (f *failoverRoute) Route(ctx context.Context, req *mc.Request, rep *mc.Repl
 		return
 	}
 	f.s.stats.failoverAll.Add(1)
+	freq := req
+	if f.tag && !req.Failover {
+		tagged := *req
+		tagged.Failover = true
+		freq = &tagged
+	}
 	prev := 0
 	for p := 1; p < it.limit(); p++ {
 		if tries >= f.maxErrorTries {
@@ -153,7 +173,7 @@ func (f *failoverRoute) Route(ctx context.Context, req *mc.Request, rep *mc.Repl
 		if tc != nil {
 			cctx = tc.enter(f.label + " child " + strconv.Itoa(prev) + " " + rep.Result.String() + " → child " + strconv.Itoa(idx))
 		}
-		f.routeChild(cctx, idx, req, rep)
+		f.routeChild(cctx, idx, freq, rep)
 		prev = idx
 		if p == it.limit()-1 {
 			if rep.Result.IsError() {

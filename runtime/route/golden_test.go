@@ -16,7 +16,7 @@ import (
 // has a config.json (mcrouter's format) and a script; the output is the
 // trace and reply of every request. Script lines:
 //
-//	option hostid=N | nomiss | invalid-to-default | flush | prefix=/a/b/
+//	option hostid=N | miss-on-errors | invalid-to-default | flush | prefix=/a/b/
 //	down|up|miss|hit|tko|timeout SERVER
 //	stateful | store SERVER KEY VALUE | now UNIXTIME
 //	OP KEY [EXPTIME]          route a request (traced) and print the trace
@@ -63,13 +63,16 @@ func TestGolden(t *testing.T) {
 			}
 			switch fields[0] {
 			case "option":
+				if built {
+					t.Fatalf("script line %d: %q: options must come before the first request", n+1, line)
+				}
 				k, v, _ := strings.Cut(arg(1), "=")
 				switch k {
 				case "hostid":
 					id, _ := strconv.Atoi(v)
 					opts.HostID = uint32(id)
-				case "nomiss":
-					noMissOnErrors(&opts)
+				case "miss-on-errors":
+					missOnErrors(&opts)
 				case "invalid-to-default":
 					opts.SendInvalidRouteToDefault = true
 				case "flush":

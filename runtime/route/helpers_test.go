@@ -68,7 +68,9 @@ func newEnv(t testing.TB, config string, opts ...func(*Options)) *env {
 	return e
 }
 
-func noMissOnErrors(o *Options) { o.DisableMissOnGetErrors = true; o.DisableMissOnArithErrors = true }
+// missOnErrors opts in to mcrouter's pre-2025 default: get-like and arithmetic
+// errors become misses at the root.
+func missOnErrors(o *Options) { o.MissOnGetErrors = true; o.MissOnArithErrors = true }
 
 func req(op mc.Op, key string) *mc.Request {
 	r := &mc.Request{Op: op, Key: []byte(key)}

@@ -53,7 +53,7 @@ func TestKinds(t *testing.T) {
 		name    string
 		route   string
 		setup   func(*env)
-		raw     bool // errors are not turned into misses at the root
+		miss    bool // MissOnGetErrors and MissOnArithErrors (the pre-2025 default)
 		op      mc.Op
 		key     string
 		want    mc.Result
@@ -61,10 +61,10 @@ func TestKinds(t *testing.T) {
 		hops    []string
 	}{
 		{name: "PoolRoute one server", route: `"PoolRoute|A"`, op: mc.OpGet, key: "k", want: mc.ResFound, hops: []string{"A[0] found"}},
-		{name: "PoolRoute empty pool", route: `"PoolRoute|E"`, raw: true, op: mc.OpGet, key: "k", want: mc.ResLocalError,
+		{name: "PoolRoute empty pool", route: `"PoolRoute|E"`, op: mc.OpGet, key: "k", want: mc.ResLocalError,
 			wantMsg: "HashRoute with empty children, name: E"},
 		{name: "PoolRoute empty pool error_on_empty false", route: `{"type": "PoolRoute", "pool": {"name": "E2", "servers": [], "error_on_empty": false}}`,
-			raw: true, op: mc.OpGet, key: "k", want: mc.ResNotFound},
+			op: mc.OpGet, key: "k", want: mc.ResNotFound},
 		{name: "asynclog failed delete is NOT_FOUND", route: `"PoolRoute|A"`, setup: down("a:1"), op: mc.OpDelete, key: "k",
 			want: mc.ResNotFound, hops: []string{"A[0] connect_error"}},
 		{name: "asynclog only for failover errors", route: `"PoolRoute|A"`, setup: miss("a:1"), op: mc.OpDelete, key: "k",
@@ -73,12 +73,22 @@ func TestKinds(t *testing.T) {
 			op: mc.OpDelete, key: "k", want: mc.ResConnectError, hops: []string{"A[0] connect_error"}},
 		{name: "asynclog not for sets", route: `"PoolRoute|A"`, setup: down("a:1"), op: mc.OpSet, key: "k",
 			want: mc.ResConnectError, hops: []string{"A[0] connect_error"}},
-		{name: "root: get error becomes a miss", route: `"PoolRoute|A"`, setup: down("a:1"), op: mc.OpGet, key: "k",
-			want: mc.ResNotFound, wantMsg: "Original reply result: mc_res_connect_error", hops: []string{"A[0] connect_error"}},
-		{name: "root: get error kept when disabled", route: `"PoolRoute|A"`, setup: down("a:1"), raw: true, op: mc.OpGet, key: "k",
+		{name: "root: get error returned", route: `"PoolRoute|A"`, setup: down("a:1"), op: mc.OpGet, key: "k",
 			want: mc.ResConnectError, hops: []string{"A[0] connect_error"}},
-		{name: "root: arithmetic error becomes a miss", route: `"PoolRoute|A"`, setup: down("a:1"), op: mc.OpIncr, key: "k",
+		{name: "root: gat error returned", route: `"PoolRoute|A"`, setup: timeout("a:1"), op: mc.OpGat, key: "k",
+			want: mc.ResTimeout, hops: []string{"A[0] timeout"}},
+		{name: "root: arithmetic error returned", route: `"PoolRoute|A"`, setup: down("a:1"), op: mc.OpIncr, key: "k",
+			want: mc.ResConnectError, hops: []string{"A[0] connect_error"}},
+		{name: "root: get error becomes a miss (opt-in)", route: `"PoolRoute|A"`, setup: down("a:1"), miss: true, op: mc.OpGet, key: "k",
+			want: mc.ResNotFound, wantMsg: "Original reply result: mc_res_connect_error", hops: []string{"A[0] connect_error"}},
+		{name: "root: gets error becomes a miss (opt-in)", route: `"PoolRoute|A"`, setup: tko("a:1"), miss: true, op: mc.OpGets, key: "k",
+			want: mc.ResNotFound, wantMsg: "Original reply result: mc_res_tko", hops: []string{"A[0] tko"}},
+		{name: "root: arithmetic error becomes a miss (opt-in)", route: `"PoolRoute|A"`, setup: down("a:1"), miss: true, op: mc.OpDecr, key: "k",
 			want: mc.ResNotFound, hops: []string{"A[0] connect_error"}},
+		{name: "root: opt-in leaves other errors", route: `"PoolRoute|A"`, setup: down("a:1"), miss: true, op: mc.OpSet, key: "k",
+			want: mc.ResConnectError, hops: []string{"A[0] connect_error"}},
+		{name: "root: opt-in keeps routing errors", route: `"PoolRoute|A"`, miss: true, op: mc.OpGet, key: "/no/such/k", want: mc.ResLocalError,
+			wantMsg: "RootRoute: No rh found"},
 
 		{name: "AllSyncRoute worst reply", route: `{"type": "AllSyncRoute", "children": ` + abc + `}`, setup: down("b:1"),
 			op: mc.OpSet, key: "k", want: mc.ResConnectError, hops: []string{"A[0] stored", "B[0] connect_error", "C[0] stored"}},
@@ -95,13 +105,13 @@ func TestKinds(t *testing.T) {
 			setup: down("a:1"), op: mc.OpSet, key: "k", want: mc.ResConnectError,
 			hops: []string{"A[0] connect_error", "& B[0] stored", "& C[0] stored"}},
 		{name: "AllFastestRoute first non-error", route: `{"type": "AllFastestRoute", "children": ` + abc + `}`,
-			setup: down("a:1"), raw: true, op: mc.OpGet, key: "k", want: mc.ResFound,
+			setup: down("a:1"), op: mc.OpGet, key: "k", want: mc.ResFound,
 			hops: []string{"A[0] connect_error", "B[0] found", "& C[0] found"}},
 		{name: "AllFastestRoute miss is not an error", route: `{"type": "AllFastestRoute", "children": ` + abc + `}`,
-			setup: both(down("a:1"), miss("b:1", "c:1")), raw: true, op: mc.OpGet, key: "k", want: mc.ResNotFound,
+			setup: both(down("a:1"), miss("b:1", "c:1")), op: mc.OpGet, key: "k", want: mc.ResNotFound,
 			hops: []string{"A[0] connect_error", "B[0] notfound", "& C[0] notfound"}},
 		{name: "AllFastestRoute all fail", route: `{"type": "AllFastestRoute", "children": ` + abc + `}`,
-			setup: down("a:1", "b:1", "c:1"), raw: true, op: mc.OpGet, key: "k", want: mc.ResConnectError,
+			setup: down("a:1", "b:1", "c:1"), op: mc.OpGet, key: "k", want: mc.ResConnectError,
 			hops: []string{"A[0] connect_error", "B[0] connect_error", "C[0] connect_error"}},
 		{name: "AllMajorityRoute majority", route: `{"type": "AllMajorityRoute", "children": ` + abc + `}`,
 			setup: miss("a:1", "b:1"), op: mc.OpGet, key: "k", want: mc.ResNotFound,
@@ -114,26 +124,26 @@ func TestKinds(t *testing.T) {
 		{name: "FailoverRoute miss is final", route: `{"type": "FailoverRoute", "children": ` + abc + `}`, setup: miss("a:1"),
 			op: mc.OpGet, key: "k", want: mc.ResNotFound, hops: []string{"A[0] notfound"}},
 		{name: "FailoverRoute all fail: last reply", route: `{"type": "FailoverRoute", "children": ` + abc + `}`,
-			setup: both(down("a:1", "b:1"), timeout("c:1")), raw: true, op: mc.OpGet, key: "k", want: mc.ResTimeout,
+			setup: both(down("a:1", "b:1"), timeout("c:1")), op: mc.OpGet, key: "k", want: mc.ResTimeout,
 			hops: []string{"A[0] connect_error", "B[0] connect_error", "C[0] timeout"}},
 		{name: "FailoverRoute failover_errors", route: `{"type": "FailoverRoute", "children": ` + abc + `, "failover_errors": ["timeout"]}`,
-			setup: down("a:1"), raw: true, op: mc.OpGet, key: "k", want: mc.ResConnectError, hops: []string{"A[0] connect_error"}},
+			setup: down("a:1"), op: mc.OpGet, key: "k", want: mc.ResConnectError, hops: []string{"A[0] connect_error"}},
 		{name: "FailoverRoute failover_errors per class (deletes: default)",
 			route: `{"type": "FailoverRoute", "children": ` + listABC + `, "failover_errors": {"gets": ["timeout"]}}`,
 			setup: down("a:1"), op: mc.OpDelete, key: "k", want: mc.ResDeleted, hops: []string{"A[0] connect_error", "B[0] deleted"}},
 		{name: "FailoverRoute: asynclog answers before failover", route: `{"type": "FailoverRoute", "children": ` + abc + `}`,
 			setup: down("a:1"), op: mc.OpDelete, key: "k", want: mc.ResNotFound, hops: []string{"A[0] connect_error"}},
 		{name: "FailoverRoute max_tries limits error tries", route: `{"type": "FailoverRoute", "children": ` + abc + `, "failover_policy": {"max_tries": 2}}`,
-			setup: down("a:1", "b:1"), raw: true, op: mc.OpGet, key: "k", want: mc.ResConnectError,
-			hops: []string{"A[0] connect_error", "B[0] connect_error"}},
+			setup: timeout("a:1", "b:1"), op: mc.OpGet, key: "k", want: mc.ResTimeout,
+			hops: []string{"A[0] timeout", "B[0] timeout"}},
 		{name: "FailoverRoute tko is not a try", route: `{"type": "FailoverRoute", "children": ` + abc + `, "failover_policy": {"max_tries": 2}}`,
 			setup: both(tko("a:1"), down("b:1")), op: mc.OpGet, key: "k", want: mc.ResFound,
 			hops: []string{"A[0] tko", "B[0] connect_error", "C[0] found"}},
 		{name: "FailoverRoute exclude_errors", route: `{"type": "FailoverRoute", "children": ` + abc +
 			`, "failover_policy": {"max_tries": 1, "exclude_errors": ["connect_error"]}}`,
-			setup: both(down("a:1"), timeout("b:1")), raw: true, op: mc.OpGet, key: "k", want: mc.ResTimeout,
+			setup: both(down("a:1"), timeout("b:1")), op: mc.OpGet, key: "k", want: mc.ResTimeout,
 			hops: []string{"A[0] connect_error", "B[0] timeout"}},
-		{name: "FailoverRoute one child is the child", route: `"FailoverRoute|Pool|A"`, setup: down("a:1"), raw: true,
+		{name: "FailoverRoute one child is the child", route: `"FailoverRoute|Pool|A"`, setup: down("a:1"),
 			op: mc.OpGet, key: "k", want: mc.ResConnectError, hops: []string{"A[0] connect_error"}},
 
 		{name: "MissFailoverRoute miss → next", route: `{"type": "MissFailoverRoute", "children": ` + abc + `}`, setup: miss("a:1"),
@@ -145,11 +155,11 @@ func TestKinds(t *testing.T) {
 		{name: "MissFailoverRoute set: first child only", route: `{"type": "MissFailoverRoute", "children": ` + abc + `}`, setup: down("a:1"),
 			op: mc.OpSet, key: "k", want: mc.ResConnectError, hops: []string{"A[0] connect_error"}},
 		{name: "MissFailoverRoute last reply", route: `{"type": "MissFailoverRoute", "children": ["PoolRoute|A", "PoolRoute|B"]}`,
-			setup: both(miss("a:1"), down("b:1")), raw: true, op: mc.OpGet, key: "k", want: mc.ResConnectError,
+			setup: both(miss("a:1"), down("b:1")), op: mc.OpGet, key: "k", want: mc.ResConnectError,
 			hops: []string{"A[0] notfound", "B[0] connect_error"}},
 		{name: "MissFailoverRoute return_best_on_error",
 			route: `{"type": "MissFailoverRoute", "return_best_on_error": true, "children": ["PoolRoute|A", "PoolRoute|B"]}`,
-			setup: both(miss("a:1"), down("b:1")), raw: true, op: mc.OpGet, key: "k", want: mc.ResNotFound,
+			setup: both(miss("a:1"), down("b:1")), op: mc.OpGet, key: "k", want: mc.ResNotFound,
 			hops: []string{"A[0] notfound", "B[0] connect_error"}},
 
 		{name: "RandomRoute", route: `{"type": "RandomRoute", "children": ` + abc + `}`, op: mc.OpGet, key: "k",
@@ -162,7 +172,7 @@ func TestKinds(t *testing.T) {
 		{name: "OperationSelectorRoute default", route: `{"type": "OperationSelectorRoute", "default_policy": "PoolRoute|C",
 			"operation_policies": {"get": "PoolRoute|A"}}`, op: mc.OpDelete, key: "k", want: mc.ResDeleted, hops: []string{"C[0] deleted"}},
 		{name: "OperationSelectorRoute no match", route: `{"type": "PrefixPolicyRoute", "operation_policies": {"get": "PoolRoute|A"}}`,
-			raw: true, op: mc.OpDelete, key: "k", want: mc.ResUnknown},
+			op: mc.OpDelete, key: "k", want: mc.ResUnknown},
 		{name: "RoutingGroupRoute", route: `{"type": "RoutingGroupRoute", "default_policy": "PoolRoute|C",
 			"routing_group_policies": {"get_like": "PoolRoute|A", "delete_like": "PoolRoute|B"}}`, op: mc.OpGets, key: "k",
 			want: mc.ResFound, hops: []string{"A[0] found"}},
@@ -180,14 +190,14 @@ func TestKinds(t *testing.T) {
 			"servers": ["m:1", {"type": "ErrorRoute", "response": "bad server"}]}}`, op: mc.OpSet, key: "k",
 			want: mc.ResLocalError, wantMsg: "bad server", hops: []string{"M[0] stored"}},
 		{name: "HashRoute short form", route: `"HashRoute|Pool|A"`, op: mc.OpGet, key: "k", want: mc.ResFound, hops: []string{"A[0] found"}},
-		{name: "unsupported kind", route: `{"type": "BigValueRoute", "target": "PoolRoute|A"}`, raw: true, op: mc.OpGet, key: "k",
+		{name: "unsupported kind", route: `{"type": "BigValueRoute", "target": "PoolRoute|A"}`, op: mc.OpGet, key: "k",
 			want: mc.ResLocalError, wantMsg: "mcroute: BigValueRoute is not supported by mcroute serve"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var opts []func(*Options)
-			if tc.raw {
-				opts = append(opts, noMissOnErrors)
+			if tc.miss {
+				opts = append(opts, missOnErrors)
 			}
 			e := newEnv(t, withPools(tc.route), opts...)
 			if tc.setup != nil {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mcroute/mcroute/runtime/hash"
 	"github.com/mcroute/mcroute/runtime/mc"
 )
 
@@ -102,6 +103,9 @@ func (d *destHandler) Route(ctx context.Context, req *mc.Request, rep *mc.Reply)
 	if !d.info.KeepRoutingPrefix {
 		key = key[routingPrefixLen(key):]
 	}
+	if req.Failover {
+		key = failoverTagged(req.Key, key)
+	}
 	rep.Reset()
 	if tc := traceOf(ctx); tc != nil {
 		if tc.t.DryRun {
@@ -117,6 +121,24 @@ func (d *destHandler) Route(ctx context.Context, req *mc.Request, rep *mc.Reply)
 	}
 	d.dest.Send(ctx, req, key, rep)
 	d.spool(req, rep)
+}
+
+// failoverTag is what mcrouter appends to the key of a request sent on a
+// failover path of a FailoverRoute with failover_tag
+// (carbon::detail::setRequestFailover).
+const failoverTag = ":failover=1"
+
+// failoverTagged returns key, the key to put on the wire for full, with the
+// failover tag appended when full has a hash stop (so that the routing key,
+// and the servers chosen, stay the same) and the result fits in 250 bytes;
+// otherwise key unchanged, as mcrouter does.
+func failoverTagged(full, key []byte) []byte {
+	prefix, rk := hash.RoutingKey(full)
+	if len(prefix)+len(rk) == len(full) || len(key)+len(failoverTag) > 250 {
+		return key
+	}
+	out := make([]byte, 0, len(key)+len(failoverTag))
+	return append(append(out, key...), failoverTag...)
 }
 
 // spool applies mcrouter's asynclog: a delete that failed with a

@@ -121,7 +121,7 @@ func (r *warmUpRoute) Route(ctx context.Context, req *mc.Request, rep *mc.Reply)
 		} // gets, gats, lease-get: the cold miss stands
 		return
 	}
-	add := mc.Request{Op: mc.OpAdd, Key: req.Key, Value: wr.Value, Flags: wr.Flags, Exptime: r.exptime}
+	add := mc.Request{Op: mc.OpAdd, Key: req.Key, Value: wr.Value, Flags: wr.Flags, Exptime: r.exptime, Failover: req.Failover}
 	if req.Op == mc.OpGets || req.Op == mc.OpGats {
 		// gets needs a CAS from cold: add synchronously, then ask cold again.
 		var ar mc.Reply
@@ -146,7 +146,11 @@ func (r *warmUpRoute) Route(ctx context.Context, req *mc.Request, rep *mc.Reply)
 // negativeCacheFlag is mcrouter's MC_MSG_FLAG_NEGATIVE_CACHE.
 const negativeCacheFlag = 0x10000
 
-// l1l2Route is mcrouter's L1L2CacheRoute.
+// l1l2Route is mcrouter's L1L2CacheRoute. Get-like requests (get, gets,
+// gat, gats, metaget, lease-get) try l1, then l2 on a miss, and an l2 hit is
+// added to l1 in the background (with upgradingL1Exptime; a miss in l2 adds
+// a negative-cache entry when ncacheUpdatePeriod is set). Every other
+// request goes to l1 only.
 type l1l2Route struct {
 	s                            *shared
 	l1, l2                       node
@@ -166,7 +170,7 @@ func (r *l1l2Route) Route(ctx context.Context, req *mc.Request, rep *mc.Reply) {
 		cctx = tc.enter("L1L2CacheRoute → l1")
 	}
 	r.l1.Route(cctx, req, rep)
-	if req.Op != mc.OpGet {
+	if !req.Op.IsGetLike() {
 		return
 	}
 	bctx := ctx
@@ -198,13 +202,13 @@ func (r *l1l2Route) Route(ctx context.Context, req *mc.Request, rep *mc.Reply) {
 		if tc != nil {
 			tc.background().note("L1L2CacheRoute l2 hit → add to l1")
 		}
-		add := mc.Request{Op: mc.OpAdd, Key: req.Key, Value: rep.Value, Flags: rep.Flags, Exptime: r.upgradeExptime}
+		add := mc.Request{Op: mc.OpAdd, Key: req.Key, Value: rep.Value, Flags: rep.Flags, Exptime: r.upgradeExptime, Failover: req.Failover}
 		r.s.async(bctx, &add, r.l1)
 	case rep.Result.IsMiss() && r.ncachePeriod > 0:
 		if tc != nil {
 			tc.background().note("L1L2CacheRoute l2 miss → negative-cache entry in l1")
 		}
-		add := mc.Request{Op: mc.OpAdd, Key: req.Key, Value: []byte("ncache"), Flags: negativeCacheFlag, Exptime: r.ncacheExpire}
+		add := mc.Request{Op: mc.OpAdd, Key: req.Key, Value: []byte("ncache"), Flags: negativeCacheFlag, Exptime: r.ncacheExpire, Failover: req.Failover}
 		r.s.async(bctx, &add, r.l1)
 	}
 }
@@ -217,7 +221,7 @@ func (x *l1l2Refresh) Route(ctx context.Context, req *mc.Request, _ *mc.Reply) {
 	r := x.r
 	var l2 mc.Reply
 	r.l2.Route(ctx, req, &l2)
-	set := mc.Request{Op: mc.OpSet, Key: req.Key}
+	set := mc.Request{Op: mc.OpSet, Key: req.Key, Failover: req.Failover}
 	if l2.Result.IsHit() {
 		set.Value, set.Flags, set.Exptime = l2.Value, l2.Flags, r.upgradeExptime
 	} else {
@@ -291,7 +295,7 @@ func (m *migrateRoute) Route(ctx context.Context, req *mc.Request, rep *mc.Reply
 		m.to.Route(ctx, req, rep)
 		if req.Op == mc.OpLeaseSet && rep.Result != mc.ResStored && now < m.migrationTime(req)+10 {
 			// Invalidate the lease in the old pool (the token is in CAS).
-			inv := mc.Request{Op: mc.OpLeaseSet, Key: req.Key, Exptime: -1, CAS: req.CAS}
+			inv := mc.Request{Op: mc.OpLeaseSet, Key: req.Key, Exptime: -1, CAS: req.CAS, Failover: req.Failover}
 			if tc != nil {
 				tc.note("MigrateRoute lease-set failed after the switch → invalidate lease in from (background)")
 			}

@@ -220,7 +220,7 @@ func (r *root) finish(tc *traceCtx, req *mc.Request, rep *mc.Reply) {
 	o := &r.s.opts
 	switch req.Op.Group() {
 	case mc.GroupGetLike:
-		if !o.DisableMissOnGetErrors {
+		if o.MissOnGetErrors {
 			orig := rep.Result
 			if tc != nil {
 				tc.note("RootRoute: " + orig.String() + " → notfound (miss_on_get_errors)")
@@ -230,9 +230,9 @@ func (r *root) finish(tc *traceCtx, req *mc.Request, rep *mc.Reply) {
 			return
 		}
 	case mc.GroupArithmeticLike:
-		if !o.DisableMissOnArithErrors {
+		if o.MissOnArithErrors {
 			if tc != nil {
-				tc.note("RootRoute: " + rep.Result.String() + " → notfound (miss on arithmetic errors)")
+				tc.note("RootRoute: " + rep.Result.String() + " → notfound (miss_on_arith_errors)")
 			}
 			defaultReply(rep, req.Op)
 			return

@@ -131,14 +131,18 @@ type Options struct {
 	// (--send-invalid-route-to-default).
 	SendInvalidRouteToDefault bool
 
-	// DisableMissOnGetErrors makes the graph return get-like errors to the
-	// client; by default, as in mcrouter, they are turned into misses at
-	// the root (--disable-miss-on-get-errors).
-	DisableMissOnGetErrors bool
+	// MissOnGetErrors turns the errors of get-like requests (get, gets,
+	// gat, gats, metaget, lease-get) into misses at the root, as mcrouter
+	// did by default until 2025 (--miss-on-get-errors). By default, as in
+	// today's mcrouter, the error is returned, so that a client can tell
+	// "the server failed" from "the key is absent". Errors of routing (no
+	// route for the key's prefix) are returned either way.
+	MissOnGetErrors bool
 
-	// DisableMissOnArithErrors makes the graph return incr/decr errors to
-	// the client; by default they are turned into NOT_FOUND at the root.
-	DisableMissOnArithErrors bool
+	// MissOnArithErrors turns the errors of incr and decr into NOT_FOUND at
+	// the root, as mcrouter did until 2025 (--miss-on-arith-errors). By
+	// default the error is returned.
+	MissOnArithErrors bool
 
 	// GroupRemoteErrors turns every error reply into remote_error
 	// (--group-remote-errors).

@@ -133,7 +133,7 @@ func TestRoot(t *testing.T) {
 			if tc.opts != nil {
 				opts = append(opts, tc.opts)
 			}
-			e := newEnv(t, cfg, append(opts, noMissOnErrors)...)
+			e := newEnv(t, cfg, opts...)
 			rep, hops, tr := e.traced(req(mc.OpGet, tc.key))
 			if tc.err {
 				if rep.Result != mc.ResLocalError || rep.Message != "RootRoute: No rh found" {
@@ -188,7 +188,7 @@ func TestSaltedFailoverDeterministicOrder(t *testing.T) {
 	route := `{"type": "SaltedFailoverRoute", "pool": "P",
 		"failover_policy": {"type": "DeterministicOrderPolicy", "max_tries": 4, "max_error_tries": 4}}`
 	for _, key := range []string{"k1", "k2", "hello", "user:7"} {
-		e := newEnv(t, withPools(route), noMissOnErrors)
+		e := newEnv(t, withPools(route))
 		for i := range 4 {
 			e.f.SetDown("p"+strconv.Itoa(i)+":1", true)
 		}
@@ -213,16 +213,16 @@ func TestSaltedFailoverDeterministicOrder(t *testing.T) {
 func TestDeterministicMaxErrorTries(t *testing.T) {
 	route := `{"type": "SaltedFailoverRoute", "pool": "P",
 		"failover_policy": {"type": "DeterministicOrderPolicy", "max_tries": 5, "max_error_tries": 2}}`
-	e := newEnv(t, withPools(route), noMissOnErrors)
+	e := newEnv(t, withPools(route))
 	for i := range 4 {
-		e.f.SetDown("p"+strconv.Itoa(i)+":1", true)
+		e.f.Timeout["p"+strconv.Itoa(i)+":1"] = true // connect errors would not count
 	}
 	_, hops, _ := e.traced(req(mc.OpGet, "k"))
 	if len(hops) != 2 {
 		t.Errorf("max_error_tries 2: got %d tries: %q", len(hops), hops)
 	}
 	// tko does not count: all tko → max_tries positions are used.
-	e = newEnv(t, withPools(route), noMissOnErrors)
+	e = newEnv(t, withPools(route))
 	for i := range 4 {
 		e.f.SetTko("p"+strconv.Itoa(i)+":1", true)
 	}
@@ -235,7 +235,7 @@ func TestDeterministicMaxErrorTries(t *testing.T) {
 func TestLeastFailuresPolicy(t *testing.T) {
 	route := `{"type": "FailoverRoute", "children": ["PoolRoute|A", "PoolRoute|B", "PoolRoute|C", "PoolRoute|D"],
 		"failover_policy": {"type": "LeastFailuresPolicy", "max_tries": 3}}`
-	e := newEnv(t, withPools(route), noMissOnErrors)
+	e := newEnv(t, withPools(route))
 	e.f.SetDown("a:1", true)
 	e.f.SetDown("b:1", true)
 	_, hops, _ := e.traced(req(mc.OpGet, "k"))
@@ -252,7 +252,7 @@ func TestLeastFailuresPolicy(t *testing.T) {
 func TestRendezvousPolicy(t *testing.T) {
 	route := `{"type": "FailoverRoute", "children": ["PoolRoute|P", "Pool|P"],
 		"failover_policy": {"type": "RendezvousPolicy", "tags": ["t0", "t1", "t2", "t3"]}}`
-	e := newEnv(t, withPools(route), noMissOnErrors)
+	e := newEnv(t, withPools(route))
 	if w := e.g.Warnings(); len(w) != 1 || w[0].Rule != RuleApproximated {
 		t.Errorf("warnings: %v", w)
 	}
@@ -274,14 +274,14 @@ func TestRendezvousPolicy(t *testing.T) {
 
 func TestFailoverLimit(t *testing.T) {
 	route := `{"type": "FailoverRoute", "children": ["PoolRoute|A", "PoolRoute|B"], "failover_limit": {"rate": 0.001, "burst": 1}}`
-	e := newEnv(t, withPools(route), noMissOnErrors)
-	e.f.SetDown("a:1", true)
+	e := newEnv(t, withPools(route))
+	e.f.Timeout["a:1"] = true // connect errors would spend no token
 	rep, _, _ := e.traced(req(mc.OpGet, "k"))
 	if rep.Result != mc.ResFound {
 		t.Errorf("first failover (burst 1): %s", rep.Result)
 	}
 	rep, hops, _ := e.traced(req(mc.OpGet, "k"))
-	if rep.Result != mc.ResConnectError || len(hops) != 1 {
+	if rep.Result != mc.ResTimeout || len(hops) != 1 {
 		t.Errorf("second failover must be rate limited: %s %q", rep.Result, hops)
 	}
 	if s := e.g.Stats(); s.FailoverRateLimited != 1 || s.FailoverAll != 1 {
@@ -403,7 +403,7 @@ func TestL1L2CacheRoute(t *testing.T) {
 func TestMigrateRoute(t *testing.T) {
 	const start, interval = 2_000_000, 100
 	route := fmt.Sprintf(`{"type": "MigrateRoute", "from": "PoolRoute|A", "to": "PoolRoute|B", "start_time": %d, "interval": %d}`, start, interval)
-	e := newEnv(t, withPools(route), noMissOnErrors)
+	e := newEnv(t, withPools(route))
 	key := "user:1"
 	switchAt := int64(start + interval + int64(hash.Spooky32([]byte(key), 0))%interval)
 	at := func(now int64, op mc.Op) string {
@@ -475,7 +475,7 @@ func TestModifyKeyRoute(t *testing.T) {
 }
 
 func TestLatencyInjection(t *testing.T) {
-	e := newEnv(t, withPools(`{"type": "LatencyInjectionRoute", "child": "PoolRoute|A", "before_latency_ms": 2000}`), noMissOnErrors)
+	e := newEnv(t, withPools(`{"type": "LatencyInjectionRoute", "child": "PoolRoute|A", "before_latency_ms": 2000}`))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	var rep mc.Reply
@@ -600,7 +600,7 @@ func TestKeySplitRoute(t *testing.T) {
 
 func TestLatestRoute(t *testing.T) {
 	route := `{"type": "LatestRoute", "children": "Pool|P", "failover_count": 2}`
-	e := newEnv(t, withPools(route), noMissOnErrors, func(o *Options) { o.HostID = 12345 })
+	e := newEnv(t, withPools(route), func(o *Options) { o.HostID = 12345 })
 	_, hops, _ := e.traced(req(mc.OpGet, "k1"))
 	first := onlyHop(t, hops)
 	for _, k := range []string{"k2", "k3", "other"} {

@@ -356,7 +356,7 @@ func (r *l1l2SizeSplitRoute) Route(ctx context.Context, req *mc.Request, rep *mc
 
 // deleteSentinel removes L1's sentinel for req's key in the background.
 func (r *l1l2SizeSplitRoute) deleteSentinel(ctx context.Context, req *mc.Request) {
-	del := mc.Request{Op: mc.OpDelete, Key: req.Key}
+	del := mc.Request{Op: mc.OpDelete, Key: req.Key, Failover: req.Failover}
 	if tc := traceOf(ctx); tc != nil {
 		tc.background().note("L1L2SizeSplitRoute delete the l1 sentinel")
 	}
@@ -375,7 +375,7 @@ func (r *l1l2SizeSplitRoute) get(ctx context.Context, req *mc.Request, rep *mc.R
 		rep.Result, rep.CAS = mc.ResNotFound, tok
 		return
 	}
-	l2req := mc.Request{Op: mc.OpGet, Key: req.Key}
+	l2req := mc.Request{Op: mc.OpGet, Key: req.Key, Failover: req.Failover}
 	if len(rep.Value) > 0 {
 		l2req.Key = l2Key(req.Key, string(rep.Value))
 	} else if !retry {
@@ -447,12 +447,12 @@ func (r *l1l2SizeSplitRoute) leaseSet(ctx context.Context, req *mc.Request, rep 
 		adj.Key = l2Key(req.Key, suffix)
 		r.l1.Route(r.enter(ctx, "large value → l1"), &adj, rep)
 		if rep.Result == mc.ResStored {
-			set := mc.Request{Op: mc.OpSet, Key: adj.Key, Value: req.Value, Flags: req.Flags, Exptime: req.Exptime}
+			set := mc.Request{Op: mc.OpSet, Key: adj.Key, Value: req.Value, Flags: req.Flags, Exptime: req.Exptime, Failover: req.Failover}
 			r.s.async(ctx, &set, r.l2)
 		}
 		return
 	}
-	set := mc.Request{Op: mc.OpSet, Key: l2Key(req.Key, suffix), Value: req.Value, Flags: req.Flags, Exptime: req.Exptime}
+	set := mc.Request{Op: mc.OpSet, Key: l2Key(req.Key, suffix), Value: req.Value, Flags: req.Flags, Exptime: req.Exptime, Failover: req.Failover}
 	var l2 mc.Reply
 	r.l2.Route(r.enter(ctx, "large value → l2 "+string(set.Key)), &set, &l2)
 	l1req := *req

@@ -67,7 +67,7 @@ func TestL1L2SizeSplitRouteBothFullSet(t *testing.T) {
 // fails with local_error.
 func TestL1L2SizeSplitRouteLostValue(t *testing.T) {
 	route := `{"type": "L1L2SizeSplitRoute", "l1": "PoolRoute|A", "l2": "PoolRoute|B", "threshold": 8}`
-	e := newEnv(t, withPools(route), noMissOnErrors)
+	e := newEnv(t, withPools(route))
 	e.f.Stateful = true
 	set := req(mc.OpSet, "k")
 	set.Value, set.Flags = []byte("42"), sizeSplitFlag

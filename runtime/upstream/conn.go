@@ -60,6 +60,7 @@ func newConn(d *Dest) *conn {
 
 var (
 	errClosed      = errors.New("upstream: destination closed")
+	errTKO         = errors.New("upstream: destination is TKO")
 	errUnsolicited = errors.New("upstream: server sent data nobody asked for")
 )
 
@@ -84,7 +85,11 @@ func (c *conn) do(req *mc.Request, key []byte, rep *mc.Reply, now time.Time) {
 		c.mu.Unlock()
 		if res, err := c.connect(); err != nil {
 			c.calls.Put(cl)
-			errResult(res, "", rep)
+			msg := ""
+			if res == mc.ResTko {
+				msg = c.d.tkoMessage()
+			}
+			errResult(res, msg, rep)
 			return
 		}
 		// The request's time starts once it can be sent.
@@ -207,7 +212,7 @@ func (c *conn) connect() (mc.Result, error) {
 		return mc.ResLocalError, errClosed
 	}
 	if c.d.tko.Load() {
-		return mc.ResTko, errors.New("destination is TKO")
+		return mc.ResTko, errTKO
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.d.key.ConnectTimeout)
 	nc, err := c.d.reg.dial(ctx, c.d.key)
@@ -461,9 +466,13 @@ func (c *conn) breakLocked(gen uint64, err error) net.Conn {
 	res, msg := mc.ResRemoteError, "connection to server lost"
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):
-		res, msg = mc.ResTimeout, ""
+		// mcrouter's words for a request sent and not answered in time.
+		res, msg = mc.ResTimeout, "Reply timeout"
 	case errors.Is(err, errClosed):
 		res, msg = mc.ResLocalError, "destination closed"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		// mcrouter's words when the server closes the connection.
+		msg = "Connection closed by the server."
 	default:
 		var re *memproto.ReplyError
 		if errors.As(err, &re) {

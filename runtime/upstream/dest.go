@@ -26,6 +26,9 @@ type Dest struct {
 
 	// tko is the fast-path flag: while set, Send answers tko at once.
 	tko atomic.Bool
+	// tkoReason is the result (an mc.Result) that marked the destination
+	// TKO, named in the message of tko replies.
+	tkoReason atomic.Uint32
 	// timeouts counts consecutive timeouts (soft failures).
 	timeouts atomic.Int32
 	// up caches state == StateUp for the fast path.
@@ -87,7 +90,7 @@ func (d *Dest) Key() Key { return d.key }
 func (d *Dest) Send(_ context.Context, req *mc.Request, key []byte, rep *mc.Reply) {
 	d.requests.Add(1)
 	if d.tko.Load() {
-		errResult(mc.ResTko, "", rep)
+		errResult(mc.ResTko, d.tkoMessage(), rep)
 		d.count(mc.ResTko)
 		return
 	}
@@ -189,8 +192,12 @@ func (d *Dest) markTKO(hard bool, res mc.Result) {
 		d.softTKO = true
 	}
 	if d.state == StateTKO {
+		if hard {
+			d.tkoReason.Store(uint32(res))
+		}
 		return
 	}
+	d.tkoReason.Store(uint32(res))
 	d.tkoEntered.Add(1)
 	d.tko.Store(true)
 	d.up.Store(false)
@@ -203,6 +210,22 @@ func (d *Dest) markTKO(hard bool, res mc.Result) {
 	if !d.probing {
 		d.probing = true
 		go d.probeLoop()
+	}
+}
+
+// tkoMessage is the message of the replies of a TKO destination, as
+// mcrouter words it: "Server unavailable. Reason: " and the full name of the
+// result that marked it TKO.
+func (d *Dest) tkoMessage() string {
+	switch res := mc.Result(d.tkoReason.Load()); res {
+	case mc.ResTimeout:
+		return "Server unavailable. Reason: mc_res_timeout"
+	case mc.ResConnectError:
+		return "Server unavailable. Reason: mc_res_connect_error"
+	case mc.ResConnectTimeout:
+		return "Server unavailable. Reason: mc_res_connect_timeout"
+	default:
+		return "Server unavailable. Reason: " + res.FullName()
 	}
 }
 

@@ -7,8 +7,11 @@
 // tracks failures as mcrouter does: a connect error marks it hard TKO at
 // once, a run of timeouts marks it soft TKO, probes with back-off bring it
 // back, and while it is TKO every request is answered at once with a tko
-// result (SERVER_ERROR unavailable), which failover routes treat as a
-// failover error.
+// result ("SERVER_ERROR Server unavailable. Reason: mc_res_connect_error",
+// naming the result that marked it down, as mcrouter does), which failover
+// routes treat as a failover error. A request not answered within the
+// destination's timeout gets a timeout result ("SERVER_ERROR Reply
+// timeout", mcrouter's words).
 //
 // Destinations live in a Registry that shares them between route graphs, so
 // a config reload keeps the connections of unchanged servers.

@@ -136,6 +136,9 @@ func TestHardTKOAndProbe(t *testing.T) {
 	if rep.Result != mc.ResTko {
 		t.Fatalf("second request: %v, want tko", rep.Result)
 	}
+	if want := "Server unavailable. Reason: mc_res_connect_error"; rep.Message != want {
+		t.Errorf("tko message %q, want mcrouter's %q", rep.Message, want)
+	}
 	if time.Since(start) > 50*time.Millisecond {
 		t.Errorf("tko reply took %v; it must be instant", time.Since(start))
 	}
@@ -195,20 +198,26 @@ func TestSoftTKOOnFrozenServer(t *testing.T) {
 		t.Fatalf("set: %v", res)
 	}
 	s.Freeze()
-	var results []mc.Result
+	var results []mc.Reply
 	for i := 0; i < 3; i++ {
 		rep, _ := get(t, d, "k")
-		results = append(results, rep.Result)
+		results = append(results, rep)
 	}
-	for i, res := range results {
-		if res != mc.ResTimeout && res != mc.ResConnectTimeout {
-			t.Errorf("request %d while frozen: %v, want timeout", i, res)
+	for i, rep := range results {
+		switch {
+		case rep.Result == mc.ResTimeout && rep.Message != "Reply timeout":
+			t.Errorf("request %d while frozen: timeout with message %q, want mcrouter's \"Reply timeout\"", i, rep.Message)
+		case rep.Result != mc.ResTimeout && rep.Result != mc.ResConnectTimeout:
+			t.Errorf("request %d while frozen: %v, want timeout", i, rep.Result)
 		}
 	}
 	start := time.Now()
 	rep, _ := get(t, d, "k")
 	if rep.Result != mc.ResTko || time.Since(start) > 50*time.Millisecond {
 		t.Fatalf("after 3 timeouts: %v in %v, want an instant tko", rep.Result, time.Since(start))
+	}
+	if want := "Server unavailable. Reason: mc_res_timeout"; rep.Message != want && !strings.HasSuffix(rep.Message, "mc_res_connect_timeout") {
+		t.Errorf("tko message %q, want mcrouter's %q", rep.Message, want)
 	}
 	if st := d.Stats(); !st.SoftTKO {
 		t.Errorf("not soft TKO: %+v", st)
@@ -254,6 +263,10 @@ func TestGarbageAndMidReplyClose(t *testing.T) {
 		rep, v := get(t, d, "k")
 		if rep.Result != want {
 			t.Fatalf("request %d: %v %q (%s), want %v", i, rep.Result, v, rep.Message, want)
+		}
+		// mcrouter's words for a connection the server closed.
+		if want := "Connection closed by the server."; i == 1 && rep.Message != want {
+			t.Errorf("request %d (server closed mid-reply): message %q, want %q", i, rep.Message, want)
 		}
 	}
 	if st := d.Stats(); st.State == upstream.StateTKO {

@@ -88,14 +88,7 @@ func pick(b64 bool, plain, encoded []byte) []byte {
 func (c *client) binaryCommand() error {
 	q := &c.bin.req
 	if err := c.r.ReadBinary(q); err != nil {
-		if be, ok := err.(*memproto.BinaryError); ok {
-			c.s.stats.protocolErrors.Add(1)
-			if be.Status != 0 {
-				c.out = memproto.AppendBinaryError(c.out, q.Opcode, be.Status, q.Opaque, "")
-			}
-			return errClose
-		}
-		return err
+		return c.binaryReadError(err)
 	}
 	return c.execBinary(q)
 }
@@ -328,14 +321,22 @@ func (c *client) binaryRetrievals() error {
 	case errInvalidRetrieval:
 		return c.binInvalid(&c.bin.req)
 	}
-	if be, ok := pending.(*memproto.BinaryError); ok {
-		c.s.stats.protocolErrors.Add(1)
-		if be.Status != 0 {
-			c.out = memproto.AppendBinaryError(c.out, c.bin.req.Opcode, be.Status, c.bin.req.Opaque, "")
-		}
-		return errClose
+	return c.binaryReadError(pending)
+}
+
+// binaryReadError answers a *memproto.BinaryError from reading c.bin.req
+// as memcached does (its status, if any, then the connection is closed)
+// and passes any other read error on.
+func (c *client) binaryReadError(err error) error {
+	be, ok := err.(*memproto.BinaryError)
+	if !ok {
+		return err
 	}
-	return pending
+	c.s.stats.protocolErrors.Add(1)
+	if be.Status != 0 {
+		c.out = memproto.AppendBinaryError(c.out, c.bin.req.Opcode, be.Status, c.bin.req.Opaque, "")
+	}
+	return errClose
 }
 
 var errInvalidRetrieval = errors.New("proxy: invalid binary retrieval")
